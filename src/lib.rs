@@ -1,0 +1,42 @@
+//! nanogan: train and sample small GANs on the GPU with WGSL compute shaders, natively (wgpu:
+//! Vulkan, Metal, DX12) and in the browser (WebGPU).
+//!
+//! Every layer has an explicit forward and backward pass written as compute shaders in `wgsl/`,
+//! each with an f64 twin in [`cpu`] that the tests hold it to.
+//!
+//! ```no_run
+//! use nanogan::{Arena, ArenaBuilder, Gpu, Init, InitRng, Linear, Step, Tensor};
+//! # fn main() -> nanogan::Result<()> {
+//! let gpu = Gpu::new_blocking()?;
+//! let mut params = ArenaBuilder::new();
+//! let mut rng = InitRng::new(0);
+//! let fc = Linear::new(&mut params, "fc", 3, 2, Init::Torch, &mut rng)?;
+//! let arena: Arena = params.build(&gpu)?;
+//! let x = Tensor::from_slice(&gpu, &[1, 3], &[1.0, 2.0, 3.0])?;
+//! let y = Tensor::zeros(&gpu, &[1, 2])?;
+//! let mut step = Step::new(&gpu);
+//! fc.forward(&mut step, &arena, &y, &x)?;
+//! step.submit()?;
+//! println!("{:?}", y.read_blocking(&gpu)?);
+//! # Ok(()) }
+//! ```
+
+pub mod arena;
+pub mod cpu;
+pub mod error;
+pub mod gpu;
+pub mod init;
+pub mod kernels;
+pub mod linear;
+pub mod step;
+pub mod tensor;
+
+pub use arena::{Arena, ArenaBuilder, Slot};
+pub use cpu::random::InitRng;
+pub use error::{Error, Result};
+pub use gpu::Gpu;
+pub use init::Init;
+pub use kernels::{Family, Kernel};
+pub use linear::Linear;
+pub use step::{Plan, Step};
+pub use tensor::Tensor;

@@ -1,0 +1,151 @@
+//! Recording: a step's dispatches go into a `Plan` that is encoded into one command encoder and
+//! submitted at once. Bind groups and uniforms are made while recording, so replaying a plan
+//! allocates and compiles nothing.
+
+use crate::error::{Error, Result};
+use crate::gpu::Gpu;
+use crate::kernels::{Kernel, MAX_GROUPS};
+use wgpu::util::DeviceExt;
+
+enum Op {
+    Dispatch { kernel: Kernel, pipeline: wgpu::ComputePipeline, bind_group: wgpu::BindGroup, groups: [u32; 3] },
+    Clear { buffer: wgpu::Buffer },
+    Copy { src: wgpu::Buffer, dst: wgpu::Buffer, bytes: u64 },
+}
+
+/// A recorded list of GPU operations, replayable any number of times.
+#[derive(Default)]
+pub struct Plan {
+    ops: Vec<Op>,
+}
+
+/// Records operations on `gpu` into a `Plan`.
+pub struct Step<'g> {
+    pub gpu: &'g Gpu,
+    plan: Plan,
+}
+
+impl<'g> Step<'g> {
+    pub fn new(gpu: &'g Gpu) -> Step<'g> {
+        Step { gpu, plan: Plan::default() }
+    }
+
+    /// Records one dispatch. `params` becomes `@binding(0)`; `buffers` are bound whole at
+    /// bindings 1.. in order (outputs first, then inputs).
+    pub fn dispatch<U: bytemuck::Pod>(
+        &mut self,
+        kernel: Kernel,
+        params: &U,
+        buffers: &[&wgpu::Buffer],
+        groups: [u32; 3],
+    ) -> Result<()> {
+        if groups.iter().any(|&g| g > MAX_GROUPS) {
+            return Err(Error::Limit(format!(
+                "{} needs {groups:?} workgroups; WebGPU allows at most {MAX_GROUPS} per dimension",
+                kernel.entry()
+            )));
+        }
+        let pipeline = self.gpu.pipeline(kernel)?;
+        let mut bytes = bytemuck::bytes_of(params).to_vec();
+        bytes.resize(bytes.len().div_ceil(16).max(1) * 16, 0);
+        let uniform = self.gpu.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(kernel.entry()),
+            contents: &bytes,
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
+        let mut entries = vec![wgpu::BindGroupEntry { binding: 0, resource: uniform.as_entire_binding() }];
+        for (i, b) in buffers.iter().enumerate() {
+            entries.push(wgpu::BindGroupEntry { binding: i as u32 + 1, resource: b.as_entire_binding() });
+        }
+        let bind_group = self.gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(kernel.entry()),
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        });
+        self.gpu.check().map_err(|e| Error::Device(format!("binding {}: {e}", kernel.entry())))?;
+        if groups.iter().all(|&g| g > 0) {
+            self.plan.ops.push(Op::Dispatch { kernel, pipeline, bind_group, groups });
+        }
+        Ok(())
+    }
+
+    /// Records zero-filling a whole buffer (zero-grad is one of these on the grads arena).
+    pub fn clear(&mut self, buffer: &wgpu::Buffer) {
+        self.plan.ops.push(Op::Clear { buffer: buffer.clone() });
+    }
+
+    /// Records a copy of the first `bytes` bytes of `src` into `dst`.
+    pub fn copy(&mut self, src: &wgpu::Buffer, dst: &wgpu::Buffer, bytes: u64) {
+        self.plan.ops.push(Op::Copy { src: src.clone(), dst: dst.clone(), bytes });
+    }
+
+    /// Appends a recorded plan.
+    pub fn append(&mut self, other: Plan) {
+        self.plan.ops.extend(other.ops);
+    }
+
+    pub fn finish(self) -> Plan {
+        self.plan
+    }
+
+    /// Records nothing more and submits what was recorded, once.
+    pub fn submit(self) -> Result<()> {
+        let gpu = self.gpu;
+        self.plan.submit(gpu)
+    }
+}
+
+impl Plan {
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// Kernels in recording order (for tests and profiles).
+    pub fn kernels(&self) -> Vec<Kernel> {
+        self.ops
+            .iter()
+            .filter_map(|op| match op {
+                Op::Dispatch { kernel, .. } => Some(*kernel),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Encodes the whole plan into `encoder`; dispatches between clears and copies share a pass.
+    pub fn encode(&self, encoder: &mut wgpu::CommandEncoder) {
+        let mut i = 0;
+        while i < self.ops.len() {
+            match &self.ops[i] {
+                Op::Clear { buffer } => {
+                    encoder.clear_buffer(buffer, 0, None);
+                    i += 1;
+                }
+                Op::Copy { src, dst, bytes } => {
+                    encoder.copy_buffer_to_buffer(src, 0, dst, 0, *bytes);
+                    i += 1;
+                }
+                Op::Dispatch { .. } => {
+                    let mut pass = encoder.begin_compute_pass(&Default::default());
+                    while let Some(Op::Dispatch { pipeline, bind_group, groups, .. }) = self.ops.get(i) {
+                        pass.set_pipeline(pipeline);
+                        pass.set_bind_group(0, bind_group, &[]);
+                        pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+                        i += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /// One encoder, one submit.
+    pub fn submit(&self, gpu: &Gpu) -> Result<()> {
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        self.encode(&mut encoder);
+        gpu.queue.submit([encoder.finish()]);
+        gpu.check()
+    }
+}

@@ -1,0 +1,6 @@
+//! Every GPU kernel against its f64 twin (src/cpu), on awkward and on real GAN shapes.
+//! Runs on the adapter `Gpu::new` picks (NANOGAN_ADAPTER selects another).
+
+mod support;
+
+mod linear;

@@ -1,0 +1,6 @@
+//! The f64 twins (src/cpu) against central finite differences: for L = Σ y ⊙ r with random r,
+//! every analytic gradient must match (L(θ + h) − L(θ − h)) / 2h, h = 1e-6.
+
+mod fd;
+
+mod linear;

@@ -1,0 +1,1 @@
+// TODO: adam kernels

@@ -1,0 +1,1 @@
+// TODO: batch_norm kernels
