@@ -21,15 +21,23 @@
 //! # Ok(()) }
 //! ```
 
+pub mod activation;
+pub mod adam;
 pub mod arena;
+pub mod batch_norm;
+pub mod conv2d;
+pub mod conv_transpose2d;
 pub mod cpu;
+pub mod dropout;
 pub mod error;
 pub mod gpu;
 pub mod init;
 pub mod kernels;
 pub mod linear;
+pub mod random;
 pub mod step;
 pub mod tensor;
+pub mod upsample;
 
 pub use arena::{Arena, ArenaBuilder, Slot};
 pub use cpu::random::InitRng;

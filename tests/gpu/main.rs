@@ -3,4 +3,9 @@
 
 mod support;
 
+mod adam;
+mod batch_norm;
+mod conv;
+mod elementwise;
 mod linear;
+mod random_dropout;

@@ -3,4 +3,9 @@
 
 mod fd;
 
+mod adam;
+mod batch_norm;
+mod conv;
+mod dropout;
+mod elementwise;
 mod linear;
