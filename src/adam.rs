@@ -1,1 +1,122 @@
-//! TODO
+//! Optimisers over a whole parameter arena (wgsl/adam.wgsl): Adam and SGD with momentum, as
+//! torch.optim.Adam and torch.optim.SGD. Each `step` records a tick of the arena's clock[0]
+//! (optimiser steps taken, also the step word of Dropout's masks) and then one update of every
+//! parameter; the kernel reads t from clock[0], so a recorded plan can be replayed as is.
+//! Moments live in `arena.m` (Adam m, SGD momentum buffer) and `arena.v`; twins in src/cpu/adam.rs.
+
+use crate::arena::Arena;
+use crate::error::{Error, Result};
+use crate::kernels::{grid_1d, Kernel, WG};
+use crate::random::tick;
+use crate::step::Step;
+
+/// Mirrors `AdamParams` in wgsl/adam.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct AdamParams {
+    /// vec4s in the arena (params_len / 4; slots are padded to multiples of 4)
+    pub n4: u32,
+    pub lr: f32,
+    pub beta1: f32,
+    pub beta2: f32,
+    pub eps: f32,
+    pub momentum: f32,
+    pub _pad: [u32; 2],
+}
+
+fn check_lr(what: &str, lr: f32) -> Result<()> {
+    if !(lr.is_finite() && lr > 0.0) {
+        return Err(Error::Param(format!("{what}: learning rate must be finite and > 0, got {lr}")));
+    }
+    Ok(())
+}
+
+fn dispatch(s: &mut Step, kernel: Kernel, params: &AdamParams, buffers: &[&wgpu::Buffer]) -> Result<()> {
+    s.dispatch(kernel, params, buffers, grid_1d(params.n4 as u64, WG))
+}
+
+fn vec4s(p: &Arena) -> u32 {
+    // ArenaBuilder pads every slot to 4 floats, so this is exact.
+    (p.params_len / 4) as u32
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Adam {
+    pub lr: f32,
+    pub beta1: f32,
+    pub beta2: f32,
+    pub eps: f32,
+}
+
+impl Adam {
+    pub fn new(lr: f32, beta1: f32, beta2: f32, eps: f32) -> Result<Adam> {
+        check_lr("Adam", lr)?;
+        for (name, b) in [("beta1", beta1), ("beta2", beta2)] {
+            if !(0.0..1.0).contains(&b) {
+                return Err(Error::Param(format!("Adam: {name} must satisfy 0 ≤ {name} < 1, got {b}")));
+            }
+        }
+        if !(eps.is_finite() && eps > 0.0) {
+            return Err(Error::Param(format!("Adam: eps must be finite and > 0, got {eps}")));
+        }
+        Ok(Adam { lr, beta1, beta2, eps })
+    }
+
+    /// Records clock[0] += 1 (t), then m, v and every parameter's update for step t.
+    pub fn step(&self, s: &mut Step, p: &Arena) -> Result<()> {
+        tick(s, &p.clock, 0)?;
+        let params = AdamParams {
+            n4: vec4s(p),
+            lr: self.lr,
+            beta1: self.beta1,
+            beta2: self.beta2,
+            eps: self.eps,
+            momentum: 0.0,
+            _pad: [0; 2],
+        };
+        if params.n4 == 0 {
+            return Ok(());
+        }
+        dispatch(s, Kernel::AdamStep, &params, &[&p.params, &p.m, &p.v, &p.grads, &p.clock])
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Sgd {
+    pub lr: f32,
+    pub momentum: f32,
+}
+
+impl Sgd {
+    pub fn new(lr: f32, momentum: f32) -> Result<Sgd> {
+        check_lr("SGD", lr)?;
+        if !(momentum.is_finite() && momentum >= 0.0) {
+            return Err(Error::Param(format!("SGD: momentum must be finite and ≥ 0, got {momentum}")));
+        }
+        Ok(Sgd { lr, momentum })
+    }
+
+    /// Records clock[0] += 1, then buf = μ·buf + g (buf = g on the first step, as the buffer
+    /// starts at zero) and p −= lr·buf.
+    pub fn step(&self, s: &mut Step, p: &Arena) -> Result<()> {
+        tick(s, &p.clock, 0)?;
+        let params = AdamParams {
+            n4: vec4s(p),
+            lr: self.lr,
+            beta1: 0.0,
+            beta2: 0.0,
+            eps: 0.0,
+            momentum: self.momentum,
+            _pad: [0; 2],
+        };
+        if params.n4 == 0 {
+            return Ok(());
+        }
+        dispatch(s, Kernel::SgdStep, &params, &[&p.params, &p.m, &p.grads])
+    }
+}
+
+/// Records zeroing every gradient of the arena.
+pub fn zero_grad(s: &mut Step, p: &Arena) {
+    s.clear(&p.grads);
+}

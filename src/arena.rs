@@ -41,7 +41,7 @@ pub struct ArenaBuilder {
 
 /// Slots start at multiples of 4 floats so kernels may load them as vec4.
 fn pad4(v: &mut Vec<f32>) {
-    while v.len() % 4 != 0 {
+    while !v.len().is_multiple_of(4) {
         v.push(0.0);
     }
 }

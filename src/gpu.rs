@@ -159,7 +159,7 @@ impl Gpu {
 
     fn check_binding_size(&self, label: &str, bytes: u64) -> Result<()> {
         let limits = self.device.limits();
-        let max = (limits.max_storage_buffer_binding_size as u64).min(limits.max_buffer_size);
+        let max = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
         if bytes > max {
             return Err(Error::Limit(format!(
                 "buffer '{label}' needs {bytes} bytes but the device binds at most {max} bytes per storage buffer"

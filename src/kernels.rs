@@ -23,10 +23,12 @@ pub enum Family {
     Dropout,
     Random,
     Adam,
+    Loss,
+    Gather,
 }
 
 impl Family {
-    pub const ALL: [Family; 10] = [
+    pub const ALL: [Family; 12] = [
         Family::Matmul,
         Family::Reduce,
         Family::Conv2d,
@@ -37,6 +39,8 @@ impl Family {
         Family::Dropout,
         Family::Random,
         Family::Adam,
+        Family::Loss,
+        Family::Gather,
     ];
 
     pub fn name(self) -> &'static str {
@@ -51,6 +55,8 @@ impl Family {
             Family::Dropout => "dropout",
             Family::Random => "random",
             Family::Adam => "adam",
+            Family::Loss => "loss",
+            Family::Gather => "gather",
         }
     }
 
@@ -67,6 +73,8 @@ impl Family {
             Family::Dropout => family_source!("dropout.wgsl"),
             Family::Random => family_source!("random.wgsl"),
             Family::Adam => family_source!("adam.wgsl"),
+            Family::Loss => family_source!("loss.wgsl"),
+            Family::Gather => family_source!("gather.wgsl"),
         }
     }
 }
@@ -75,6 +83,8 @@ impl Family {
 pub enum Kernel {
     /// C = op(A)·op(B) (+ bias) with arbitrary strides; Linear's three products.
     Gemm,
+    /// One output per invocation: the baseline Gemm is measured against.
+    GemmNaive,
     /// db[c] += Σ_{outer, inner} dy[outer, c, inner]
     BiasGrad,
     Conv2dFwd,
@@ -102,11 +112,18 @@ pub enum Kernel {
     ClockTick,
     AdamStep,
     SgdStep,
+    /// A loss value and its gradient for one network output (MSE, least squares, BCE on logits).
+    Loss,
+    /// Random batch indices into the GPU-resident dataset.
+    GatherIndices,
+    /// Bytes of the chosen images to f32 in [−1, 1].
+    GatherBatch,
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 23] = [
+    pub const ALL: [Kernel; 27] = [
         Kernel::Gemm,
+        Kernel::GemmNaive,
         Kernel::BiasGrad,
         Kernel::Conv2dFwd,
         Kernel::Conv2dBwdX,
@@ -129,11 +146,15 @@ impl Kernel {
         Kernel::ClockTick,
         Kernel::AdamStep,
         Kernel::SgdStep,
+        Kernel::Loss,
+        Kernel::GatherIndices,
+        Kernel::GatherBatch,
     ];
 
     pub fn entry(self) -> &'static str {
         match self {
             Kernel::Gemm => "matmul_gemm",
+            Kernel::GemmNaive => "matmul_gemm_naive",
             Kernel::BiasGrad => "reduce_bias_grad",
             Kernel::Conv2dFwd => "conv2d_fwd",
             Kernel::Conv2dBwdX => "conv2d_bwd_x",
@@ -156,12 +177,15 @@ impl Kernel {
             Kernel::ClockTick => "random_clock_tick",
             Kernel::AdamStep => "adam_step",
             Kernel::SgdStep => "adam_sgd_step",
+            Kernel::Loss => "loss_fwd_bwd",
+            Kernel::GatherIndices => "gather_indices",
+            Kernel::GatherBatch => "gather_batch",
         }
     }
 
     pub fn family(self) -> Family {
         match self {
-            Kernel::Gemm => Family::Matmul,
+            Kernel::Gemm | Kernel::GemmNaive => Family::Matmul,
             Kernel::BiasGrad => Family::Reduce,
             Kernel::Conv2dFwd | Kernel::Conv2dBwdX | Kernel::Conv2dBwdW => Family::Conv2d,
             Kernel::ConvTranspose2dFwd | Kernel::ConvTranspose2dBwdX | Kernel::ConvTranspose2dBwdW => {
@@ -175,6 +199,8 @@ impl Kernel {
             Kernel::DropoutFwd | Kernel::DropoutBwdX => Family::Dropout,
             Kernel::RandomUniform | Kernel::RandomNormal | Kernel::ClockTick => Family::Random,
             Kernel::AdamStep | Kernel::SgdStep => Family::Adam,
+            Kernel::Loss => Family::Loss,
+            Kernel::GatherIndices | Kernel::GatherBatch => Family::Gather,
         }
     }
 }

@@ -25,19 +25,29 @@ pub mod activation;
 pub mod adam;
 pub mod arena;
 pub mod batch_norm;
+pub mod checkpoint;
+pub mod config;
 pub mod conv2d;
 pub mod conv_transpose2d;
 pub mod cpu;
+pub mod data;
 pub mod dropout;
 pub mod error;
 pub mod gpu;
+pub mod image;
 pub mod init;
 pub mod kernels;
 pub mod linear;
+pub mod loss;
+pub mod model;
+pub mod presets;
 pub mod random;
 pub mod step;
 pub mod tensor;
+pub mod train;
 pub mod upsample;
+#[cfg(target_arch = "wasm32")]
+pub mod web;
 
 pub use arena::{Arena, ArenaBuilder, Slot};
 pub use cpu::random::InitRng;
@@ -48,3 +58,5 @@ pub use kernels::{Family, Kernel};
 pub use linear::Linear;
 pub use step::{Plan, Step};
 pub use tensor::Tensor;
+/// The wgpu this crate is built on, for applications that share their device (`Gpu::from_device`).
+pub use wgpu;

@@ -49,6 +49,12 @@ pub fn gemm(s: &mut Step, p: &GemmParams, c: &wgpu::Buffer, a: &wgpu::Buffer, b:
     s.dispatch(Kernel::Gemm, p, &[c, a, b, bias], groups)
 }
 
+/// The one-output-per-invocation baseline of `gemm` (benchmarks and tests only).
+pub fn gemm_naive(s: &mut Step, p: &GemmParams, c: &wgpu::Buffer, a: &wgpu::Buffer, b: &wgpu::Buffer, bias: &wgpu::Buffer) -> Result<()> {
+    let groups = [p.n.div_ceil(8), p.m.div_ceil(8), 1];
+    s.dispatch(Kernel::GemmNaive, p, &[c, a, b, bias], groups)
+}
+
 /// Records db[c] (+)= Σ dy over every axis but the channel axis of dy viewed as (outer, C, inner).
 pub fn bias_grad(s: &mut Step, db: &wgpu::Buffer, db_off: u32, dy: &Tensor, outer: usize, channels: usize, inner: usize) -> Result<()> {
     let p = ReduceParams {

@@ -10,7 +10,7 @@ use wgpu::util::DeviceExt;
 enum Op {
     Dispatch { kernel: Kernel, pipeline: wgpu::ComputePipeline, bind_group: wgpu::BindGroup, groups: [u32; 3] },
     Clear { buffer: wgpu::Buffer },
-    Copy { src: wgpu::Buffer, dst: wgpu::Buffer, bytes: u64 },
+    Copy { src: wgpu::Buffer, src_offset: u64, dst: wgpu::Buffer, dst_offset: u64, bytes: u64 },
 }
 
 /// A recorded list of GPU operations, replayable any number of times.
@@ -74,9 +74,10 @@ impl<'g> Step<'g> {
         self.plan.ops.push(Op::Clear { buffer: buffer.clone() });
     }
 
-    /// Records a copy of the first `bytes` bytes of `src` into `dst`.
-    pub fn copy(&mut self, src: &wgpu::Buffer, dst: &wgpu::Buffer, bytes: u64) {
-        self.plan.ops.push(Op::Copy { src: src.clone(), dst: dst.clone(), bytes });
+    /// Records copying `bytes` bytes from `src` at `src_offset` to `dst` at `dst_offset`.
+    pub fn copy(&mut self, src: &wgpu::Buffer, src_offset: u64, dst: &wgpu::Buffer, dst_offset: u64, bytes: u64) {
+        let (src, dst) = (src.clone(), dst.clone());
+        self.plan.ops.push(Op::Copy { src, src_offset, dst, dst_offset, bytes });
     }
 
     /// Appends a recorded plan.
@@ -117,6 +118,16 @@ impl Plan {
 
     /// Encodes the whole plan into `encoder`; dispatches between clears and copies share a pass.
     pub fn encode(&self, encoder: &mut wgpu::CommandEncoder) {
+        self.encode_timed(encoder, None)
+    }
+
+    /// As `encode`; with a query set (2 timestamps), writes the GPU time at the start of the
+    /// first compute pass and the end of the last one.
+    pub fn encode_timed(&self, encoder: &mut wgpu::CommandEncoder, timestamps: Option<&wgpu::QuerySet>) {
+        let first_pass = self.ops.iter().position(|op| matches!(op, Op::Dispatch { .. }));
+        let is_dispatch = |op: &Op| matches!(op, Op::Dispatch { .. });
+        let last_dispatch = self.ops.iter().rposition(is_dispatch).unwrap_or(0);
+        let last_pass = self.ops[..last_dispatch].iter().rposition(|op| !is_dispatch(op)).map_or(0, |i| i + 1);
         let mut i = 0;
         while i < self.ops.len() {
             match &self.ops[i] {
@@ -124,12 +135,18 @@ impl Plan {
                     encoder.clear_buffer(buffer, 0, None);
                     i += 1;
                 }
-                Op::Copy { src, dst, bytes } => {
-                    encoder.copy_buffer_to_buffer(src, 0, dst, 0, *bytes);
+                Op::Copy { src, src_offset, dst, dst_offset, bytes } => {
+                    encoder.copy_buffer_to_buffer(src, *src_offset, dst, *dst_offset, *bytes);
                     i += 1;
                 }
                 Op::Dispatch { .. } => {
-                    let mut pass = encoder.begin_compute_pass(&Default::default());
+                    let timestamp_writes = timestamps.map(|query_set| wgpu::ComputePassTimestampWrites {
+                        query_set,
+                        beginning_of_pass_write_index: (Some(i) == first_pass).then_some(0),
+                        end_of_pass_write_index: (i >= last_pass).then_some(1),
+                    });
+                    let mut pass =
+                        encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes });
                     while let Some(Op::Dispatch { pipeline, bind_group, groups, .. }) = self.ops.get(i) {
                         pass.set_pipeline(pipeline);
                         pass.set_bind_group(0, bind_group, &[]);

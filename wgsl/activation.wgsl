@@ -1,1 +1,95 @@
-// TODO: activation kernels
+// Elementwise activations over n values, by `kind`:
+//   0 ReLU        y = max(x, 0)            dx = dy·(x > 0 ? 1 : 0)
+//   1 LeakyReLU   y = x > 0 ? x : slope·x  dx = dy·(x > 0 ? 1 : slope)
+//   2 Tanh        y = tanh(x)              dx = dy·(1 − y²)
+//   3 Sigmoid     y = 1 / (1 + e^−x)       dx = dy·y·(1 − y)
+// Invocation f handles the 4 elements (f / WG)·4·WG + f % WG + k·WG, k < 4, so a workgroup
+// covers 4·WG consecutive elements and neighbouring invocations touch neighbouring elements.
+
+struct ActivationParams {
+    n: u32,
+    kind: u32,
+    slope: f32,
+    _pad0: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: ActivationParams;
+@group(0) @binding(1) var<storage, read_write> y: array<f32>;      // fwd only
+@group(0) @binding(1) var<storage, read_write> dx: array<f32>;     // bwd_x only
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(3) var<storage, read> y_in: array<f32>;         // bwd_x: the forward's y
+@group(0) @binding(4) var<storage, read> dy: array<f32>;           // bwd_x
+
+fn first_of(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    let f = flat_index(gid, nwg);
+    return (f / WG) * 4u * WG + f % WG;
+}
+
+fn act(v: f32) -> f32 {
+    switch p.kind {
+        case 0u: {
+            // select rather than max so a NaN input stays NaN and the loss check sees it.
+            return select(v, 0.0, v <= 0.0);
+        }
+        case 1u: {
+            return select(v, p.slope * v, v <= 0.0);
+        }
+        case 2u: {
+            // tanh(±10) is ±1 in f32; some drivers' tanh turns huge inputs into NaN (e^2x / e^2x).
+            return tanh(clamp(v, -10.0, 10.0));
+        }
+        default: {
+            return 1.0 / (1.0 + exp(-v));
+        }
+    }
+}
+
+// f'(x) from x (ReLU family) or from y (tanh, sigmoid).
+fn act_grad(xv: f32, yv: f32) -> f32 {
+    switch p.kind {
+        case 0u: {
+            return select(0.0, 1.0, xv > 0.0);
+        }
+        case 1u: {
+            return select(p.slope, 1.0, xv > 0.0);
+        }
+        case 2u: {
+            return 1.0 - yv * yv;
+        }
+        default: {
+            return yv * (1.0 - yv);
+        }
+    }
+}
+
+// y[i] = f(x[i])
+@compute @workgroup_size(WG, 1, 1)
+fn activation_fwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let first = first_of(gid, nwg);
+    if (first >= p.n) {
+        return;
+    }
+    for (var k = 0u; k < 4u; k++) {
+        let i = first + k * WG;
+        if (i >= p.n) {
+            break;
+        }
+        y[i] = act(x[i]);
+    }
+}
+
+// dx[i] = dy[i]·f'(x[i]) (overwrite)
+@compute @workgroup_size(WG, 1, 1)
+fn activation_bwd_x(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let first = first_of(gid, nwg);
+    if (first >= p.n) {
+        return;
+    }
+    for (var k = 0u; k < 4u; k++) {
+        let i = first + k * WG;
+        if (i >= p.n) {
+            break;
+        }
+        dx[i] = dy[i] * act_grad(x[i], y_in[i]);
+    }
+}

@@ -1,1 +1,191 @@
-// TODO: batch_norm kernels
+// Batch normalisation over x viewed as (N, C, inner), inner = H·W (1 for (N, C) input).
+// Per channel c, over its M = N·inner values:
+//   mean[c] = Σ x / M,  var[c] = Σ (x − mean)² / M (biased),  rstd[c] = 1 / √(var + eps)
+//   x̂ = (x − mean)·rstd,  y = γ[c]·x̂ + β[c]
+// `stats` is the layer's (4, C) tensor: rows mean, rstd, Σdy, Σdy·x̂ (the last two for backward).
+// Reductions run one workgroup per channel: each invocation sums a strided share, then a
+// fixed-order tree in workgroup memory, so results are the same on every run.
+
+struct BatchNormParams {
+    c: u32, inner: u32,
+    count: u32,           // M = N·inner
+    n: u32,               // N·C·inner
+    gamma_off: u32, beta_off: u32,
+    mean_off: u32, var_off: u32,   // running statistics in the arena's state buffer
+    eps: f32, momentum: f32,
+    train: u32,           // fwd: 1 normalises with the batch statistics, 0 with the running ones
+    frozen: u32,          // bwd_w: 1 computes the sums for bwd_x but leaves dγ, dβ alone
+}
+
+@group(0) @binding(0) var<uniform> p: BatchNormParams;
+// batch_norm_stats, batch_norm_bwd_w
+@group(0) @binding(1) var<storage, read_write> stats: array<f32>;
+@group(0) @binding(2) var<storage, read_write> running: array<f32>;   // stats only
+@group(0) @binding(2) var<storage, read_write> grads: array<f32>;     // bwd_w only
+// batch_norm_fwd, batch_norm_bwd_x
+@group(0) @binding(1) var<storage, read_write> y: array<f32>;         // fwd only
+@group(0) @binding(1) var<storage, read_write> dx: array<f32>;        // bwd_x only
+@group(0) @binding(2) var<storage, read> weights: array<f32>;         // arena params (γ, β)
+// all
+@group(0) @binding(3) var<storage, read> x: array<f32>;
+@group(0) @binding(4) var<storage, read> dy: array<f32>;              // bwd_w, bwd_x
+@group(0) @binding(4) var<storage, read> running_in: array<f32>;      // fwd only
+@group(0) @binding(5) var<storage, read> saved: array<f32>;           // fwd, bwd_x: `stats`
+
+var<workgroup> partial: array<f32, WG>;
+var<workgroup> partial2: array<f32, WG>;
+
+// Index of the j-th value (j < M) of channel ch: x[n, ch, i] with n = j / inner, i = j % inner.
+fn at(ch: u32, j: u32) -> u32 {
+    return ((j / p.inner) * p.c + ch) * p.inner + j % p.inner;
+}
+
+// Σ over the workgroup of each invocation's `v`, in a fixed order; every invocation gets it.
+fn workgroup_sum(lid: u32, v: f32) -> f32 {
+    partial[lid] = v;
+    workgroupBarrier();
+    for (var half = WG / 2u; half > 0u; half /= 2u) {
+        if (lid < half) {
+            partial[lid] += partial[lid + half];
+        }
+        workgroupBarrier();
+    }
+    let total = partial[0];
+    // Nobody may overwrite partial[0] with the next sum before everyone has read this one.
+    workgroupBarrier();
+    return total;
+}
+
+// Two sums at once (Σdy and Σdy·(x − mean) in bwd_w).
+fn workgroup_sum2(lid: u32, v: vec2<f32>) -> vec2<f32> {
+    partial[lid] = v.x;
+    partial2[lid] = v.y;
+    workgroupBarrier();
+    for (var half = WG / 2u; half > 0u; half /= 2u) {
+        if (lid < half) {
+            partial[lid] += partial[lid + half];
+            partial2[lid] += partial2[lid + half];
+        }
+        workgroupBarrier();
+    }
+    let total = vec2<f32>(partial[0], partial2[0]);
+    workgroupBarrier();
+    return total;
+}
+
+// stats[0, c] = mean, stats[1, c] = rstd; then, as PyTorch,
+//   running_mean = (1 − momentum)·running_mean + momentum·mean
+//   running_var  = (1 − momentum)·running_var  + momentum·var·M/(M − 1)   (unbiased)
+// Two passes over x (mean first, then squared deviations) to avoid E[x²] − mean² cancellation.
+@compute @workgroup_size(WG, 1, 1)
+fn batch_norm_stats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let ch = wid.x;
+    if (ch >= p.c) {
+        return;
+    }
+    var s = 0.0;
+    for (var j = lid; j < p.count; j += WG) {
+        s += x[at(ch, j)];
+    }
+    let m = f32(p.count);
+    let mean = workgroup_sum(lid, s) / m;
+    var q = 0.0;
+    for (var j = lid; j < p.count; j += WG) {
+        let d = x[at(ch, j)] - mean;
+        q += d * d;
+    }
+    let var_b = workgroup_sum(lid, q) / m;
+    if (lid == 0u) {
+        stats[ch] = mean;
+        stats[p.c + ch] = 1.0 / sqrt(var_b + p.eps);
+        // The host refuses training with M = 1, where the unbiased variance is undefined.
+        let var_u = var_b * m / max(m - 1.0, 1.0);
+        let k = p.momentum;
+        running[p.mean_off + ch] = (1.0 - k) * running[p.mean_off + ch] + k * mean;
+        running[p.var_off + ch] = (1.0 - k) * running[p.var_off + ch] + k * var_u;
+    }
+}
+
+// Elementwise kernels: invocation f handles the 4 elements
+//   (f / WG)·4·WG + f % WG + k·WG,  k < 4
+// so a workgroup covers 4·WG consecutive elements and neighbours touch neighbours.
+fn first_of(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    let f = flat_index(gid, nwg);
+    return (f / WG) * 4u * WG + f % WG;
+}
+
+// y = γ[c]·(x − mean[c])·rstd[c] + β[c], with the batch statistics (train) or the running ones.
+@compute @workgroup_size(WG, 1, 1)
+fn batch_norm_fwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let first = first_of(gid, nwg);
+    if (first >= p.n) {
+        return;
+    }
+    for (var k = 0u; k < 4u; k++) {
+        let i = first + k * WG;
+        if (i >= p.n) {
+            break;
+        }
+        let ch = (i / p.inner) % p.c;
+        var mean: f32;
+        var rstd: f32;
+        if (p.train == 1u) {
+            mean = saved[ch];
+            rstd = saved[p.c + ch];
+        } else {
+            mean = running_in[p.mean_off + ch];
+            rstd = 1.0 / sqrt(running_in[p.var_off + ch] + p.eps);
+        }
+        y[i] = weights[p.gamma_off + ch] * (x[i] - mean) * rstd + weights[p.beta_off + ch];
+    }
+}
+
+// stats[2, c] = Σ dy,  stats[3, c] = Σ dy·x̂ = rstd·Σ dy·(x − mean);
+// unless frozen: dβ[c] += Σ dy, dγ[c] += Σ dy·x̂.
+@compute @workgroup_size(WG, 1, 1)
+fn batch_norm_bwd_w(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let ch = wid.x;
+    if (ch >= p.c) {
+        return;
+    }
+    let mean = stats[ch];
+    var s = vec2<f32>(0.0, 0.0);
+    for (var j = lid; j < p.count; j += WG) {
+        let i = at(ch, j);
+        let g = dy[i];
+        s += vec2<f32>(g, g * (x[i] - mean));
+    }
+    let total = workgroup_sum2(lid, s);
+    if (lid == 0u) {
+        let sum_dy = total.x;
+        let sum_dy_xhat = total.y * stats[p.c + ch];
+        stats[2u * p.c + ch] = sum_dy;
+        stats[3u * p.c + ch] = sum_dy_xhat;
+        if (p.frozen == 0u) {
+            grads[p.gamma_off + ch] += sum_dy_xhat;
+            grads[p.beta_off + ch] += sum_dy;
+        }
+    }
+}
+
+// dx = γ·rstd·(dy − Σdy/M − x̂·Σdy·x̂/M), the gradient through the batch statistics.
+@compute @workgroup_size(WG, 1, 1)
+fn batch_norm_bwd_x(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let first = first_of(gid, nwg);
+    if (first >= p.n) {
+        return;
+    }
+    let inv_m = 1.0 / f32(p.count);
+    for (var k = 0u; k < 4u; k++) {
+        let i = first + k * WG;
+        if (i >= p.n) {
+            break;
+        }
+        let ch = (i / p.inner) % p.c;
+        let rstd = saved[p.c + ch];
+        let xhat = (x[i] - saved[ch]) * rstd;
+        let mean_dy = saved[2u * p.c + ch] * inv_m;
+        let mean_dy_xhat = saved[3u * p.c + ch] * inv_m;
+        dx[i] = weights[p.gamma_off + ch] * rstd * (dy[i] - mean_dy - xhat * mean_dy_xhat);
+    }
+}

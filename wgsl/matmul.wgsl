@@ -70,3 +70,27 @@ fn matmul_gemm(@builtin(global_invocation_id) gid: vec3<u32>) {
         }
     }
 }
+
+// The simple form, one output per invocation: the baseline `matmul_gemm` must beat in
+// examples/bench.rs, and a second opinion in the tests.
+@compute @workgroup_size(8, 8, 1)
+fn matmul_gemm_naive(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let row = gid.y;
+    let col = gid.x;
+    if (row >= p.m || col >= p.n) {
+        return;
+    }
+    var v = 0.0;
+    for (var kk = 0u; kk < p.k; kk++) {
+        v += a[p.a_off + row * p.a_ms + kk * p.a_ks] * b[p.b_off + kk * p.b_ks + col * p.b_ns];
+    }
+    if (p.bias_off != 0xffffffffu) {
+        v += bias[p.bias_off + col];
+    }
+    let at = p.c_off + row * p.c_ms + col;
+    if (p.accumulate == 1u) {
+        c[at] += v;
+    } else {
+        c[at] = v;
+    }
+}

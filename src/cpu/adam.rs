@@ -1,1 +1,42 @@
-//! TODO
+//! f64 twins of the optimisers, one parameter vector at a time, in PyTorch's order of operations.
+//! Hyper-parameters are f32 (what the GPU is given), widened to f64.
+
+/// One Adam step t (1-based) of torch.optim.Adam:
+///   m = β1·m + (1−β1)·g;  v = β2·v + (1−β2)·g²;
+///   p −= (lr / (1−β1^t)) · m / (sqrt(v) / sqrt(1−β2^t) + eps)
+#[allow(clippy::too_many_arguments)]
+pub fn adam_step(
+    p: &mut [f64],
+    m: &mut [f64],
+    v: &mut [f64],
+    g: &[f64],
+    t: u32,
+    lr: f32,
+    beta1: f32,
+    beta2: f32,
+    eps: f32,
+) {
+    let (lr, b1, b2, eps) = (lr as f64, beta1 as f64, beta2 as f64, eps as f64);
+    let step_size = lr / (1.0 - b1.powi(t as i32));
+    let bc2_sqrt = (1.0 - b2.powi(t as i32)).sqrt();
+    for i in 0..p.len() {
+        m[i] = b1 * m[i] + (1.0 - b1) * g[i];
+        v[i] = b2 * v[i] + (1.0 - b2) * g[i] * g[i];
+        p[i] -= step_size * m[i] / (v[i].sqrt() / bc2_sqrt + eps);
+    }
+}
+
+/// One step t (1-based) of torch.optim.SGD (dampening 0, no Nesterov): with momentum μ ≠ 0,
+/// buf = g on the first step, else buf = μ·buf + g; then p −= lr·buf. μ = 0: p −= lr·g.
+pub fn sgd_step(p: &mut [f64], buf: &mut [f64], g: &[f64], t: u32, lr: f32, momentum: f32) {
+    let (lr, mu) = (lr as f64, momentum as f64);
+    for i in 0..p.len() {
+        let d = if mu == 0.0 {
+            g[i]
+        } else {
+            buf[i] = if t == 1 { g[i] } else { mu * buf[i] + g[i] };
+            buf[i]
+        };
+        p[i] -= lr * d;
+    }
+}

@@ -5,6 +5,8 @@ pub mod activation;
 pub mod adam;
 pub mod batch_norm;
 pub mod conv;
+pub mod gather;
 pub mod dropout;
 pub mod linear;
+pub mod loss;
 pub mod random;

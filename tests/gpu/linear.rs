@@ -59,3 +59,25 @@ fn linear_rejects_wrong_shapes() {
     let err = layer.forward(&mut Step::new(gpu), &arena, &y, &x).unwrap_err().to_string();
     assert!(err.contains("[3, 5]") && err.contains("(N, 4)"), "{err}");
 }
+
+#[test]
+fn naive_and_blocked_gemm_agree() {
+    let Some(gpu) = gpu() else { return };
+    use nanogan::linear::{gemm, gemm_naive, GemmParams, NO_BIAS};
+    let (m, n, k) = (37, 45, 19);
+    let a = Tensor::from_slice(gpu, &[m, k], &to_f32(&rand(5, m * k))).unwrap();
+    let b = Tensor::from_slice(gpu, &[k, n], &to_f32(&rand(6, k * n))).unwrap();
+    let c1 = Tensor::zeros(gpu, &[m, n]).unwrap();
+    let c2 = Tensor::zeros(gpu, &[m, n]).unwrap();
+    let p = GemmParams {
+        m: m as u32, n: n as u32, k: k as u32, accumulate: 0,
+        a_off: 0, a_ms: k as u32, a_ks: 1, b_off: 0, b_ks: n as u32, b_ns: 1,
+        c_off: 0, c_ms: n as u32, bias_off: NO_BIAS, _pad: [0; 3],
+    };
+    let mut s = Step::new(gpu);
+    gemm(&mut s, &p, &c1.buf, &a.buf, &b.buf, &b.buf).unwrap();
+    gemm_naive(&mut s, &p, &c2.buf, &a.buf, &b.buf, &b.buf).unwrap();
+    s.submit().unwrap();
+    let blocked: Vec<f64> = c1.read_blocking(gpu).unwrap().iter().map(|&v| v as f64).collect();
+    assert_close("naive vs blocked", &c2.read_blocking(gpu).unwrap(), &blocked, 1e-5, 1e-5);
+}

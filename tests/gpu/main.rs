@@ -8,4 +8,6 @@ mod batch_norm;
 mod conv;
 mod elementwise;
 mod linear;
+mod loss;
+mod mlp;
 mod random_dropout;

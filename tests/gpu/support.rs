@@ -40,7 +40,9 @@ pub fn assert_close(what: &str, gpu: &[f32], cpu: &[f64], atol: f64, rtol: f64) 
     for (i, (&g, &c)) in gpu.iter().zip(cpu).enumerate() {
         let d = (g as f64 - c).abs();
         max_diff = max_diff.max(d);
-        if !(d <= atol + rtol * c.abs()) {
+        // Written so that a NaN on either side counts as a mismatch.
+        let within = d <= atol + rtol * c.abs();
+        if !within {
             bad.push((i, g, c));
         }
     }

@@ -9,3 +9,4 @@ mod conv;
 mod dropout;
 mod elementwise;
 mod linear;
+mod loss;

@@ -1,0 +1,188 @@
+//! Training configuration: the GAN objective, model preset and optimiser settings, and their
+//! one-line text form stored in checkpoints.
+
+use crate::checkpoint::Checkpoint;
+use crate::error::{Error, Result};
+use crate::init::Init;
+use crate::loss::Term;
+use crate::presets::Preset;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum GanLoss {
+    /// Least squares GAN (Mao et al.) with codes a (fake), b (real) and c (what G wants D to say):
+    /// D minimises ½E[(D(x)−b)²] + ½E[(D(G(z))−a)²], G minimises ½E[(D(G(z))−c)²].
+    Lsgan { a: f32, b: f32, c: f32 },
+    /// Boundary-seeking GAN (Hjelm et al.), continuous data: D is the usual BCE classifier, G
+    /// minimises ½E[(log D(G(z)) − log(1 − D(G(z))))²] = ½E[logit²].
+    Bgan,
+    /// Goodfellow's GAN with the non-saturating generator loss, on logits.
+    Standard,
+}
+
+impl GanLoss {
+    /// (D's term on real data, D's term on fakes, G's term).
+    pub fn terms(self) -> (Term, Term, Term) {
+        match self {
+            GanLoss::Lsgan { a, b, c } => (Term::LeastSquares(b), Term::LeastSquares(a), Term::LeastSquares(c)),
+            GanLoss::Bgan => (Term::BceLogits(1.0), Term::BceLogits(0.0), Term::LeastSquares(0.0)),
+            GanLoss::Standard => (Term::BceLogits(1.0), Term::BceLogits(0.0), Term::BceLogits(1.0)),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            GanLoss::Lsgan { .. } => "lsgan",
+            GanLoss::Bgan => "bgan",
+            GanLoss::Standard => "gan",
+        }
+    }
+
+    /// `lsgan` (a=0, b=1, c=1), `bgan`, `gan`.
+    pub fn parse(s: &str) -> Result<GanLoss> {
+        match s {
+            "lsgan" => Ok(GanLoss::Lsgan { a: 0.0, b: 1.0, c: 1.0 }),
+            "bgan" => Ok(GanLoss::Bgan),
+            "gan" | "standard" => Ok(GanLoss::Standard),
+            _ => Err(Error::Param(format!("unknown loss '{s}' (expected lsgan, bgan or gan)"))),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    pub model: Preset,
+    pub loss: GanLoss,
+    /// Latent size Z.
+    pub z: usize,
+    pub batch: usize,
+    pub lr_d: f32,
+    pub lr_g: f32,
+    pub beta1: f32,
+    pub beta2: f32,
+    pub eps: f32,
+    /// Discriminator steps per generator step.
+    pub d_steps: usize,
+    pub seed: u64,
+    pub init: Init,
+    /// Iterations between loss read-backs.
+    pub log_every: usize,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            model: Preset::Mlp,
+            loss: GanLoss::Lsgan { a: 0.0, b: 1.0, c: 1.0 },
+            z: 100,
+            batch: 64,
+            lr_d: 2e-4,
+            lr_g: 2e-4,
+            beta1: 0.5,
+            beta2: 0.999,
+            eps: 1e-8,
+            d_steps: 1,
+            seed: 0,
+            init: Init::Torch,
+            log_every: 10,
+        }
+    }
+}
+
+impl Config {
+    /// The defaults for a preset (its usual initialisation).
+    pub fn for_model(model: Preset) -> Config {
+        Config { model, init: model.default_init(), ..Config::default() }
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        let bad = |what: &str| Err(Error::Param(what.to_string()));
+        if self.z == 0 {
+            return bad("latent size z must be positive");
+        }
+        if self.batch == 0 {
+            return bad("batch must be positive");
+        }
+        if self.d_steps == 0 {
+            return bad("d_steps (discriminator steps per generator step) must be at least 1");
+        }
+        if self.log_every == 0 {
+            return bad("log_every must be at least 1");
+        }
+        if let GanLoss::Lsgan { a, b, c } = self.loss {
+            if ![a, b, c].iter().all(|v| v.is_finite()) {
+                return bad("LSGAN codes a, b, c must be finite");
+            }
+        }
+        Ok(())
+    }
+
+    /// `key=value` pairs separated by spaces (stored as checkpoint metadata).
+    pub fn to_text(&self) -> String {
+        let (a, b, c) = match self.loss {
+            GanLoss::Lsgan { a, b, c } => (a, b, c),
+            _ => (0.0, 1.0, 1.0),
+        };
+        let init = match self.init {
+            Init::Torch => "torch",
+            Init::Dcgan => "dcgan",
+        };
+        format!(
+            "model={} loss={} a={a} b={b} c={c} z={} batch={} lr_d={} lr_g={} beta1={} beta2={} eps={} d_steps={} seed={} init={init} log_every={}",
+            self.model.name(),
+            self.loss.name(),
+            self.z,
+            self.batch,
+            self.lr_d,
+            self.lr_g,
+            self.beta1,
+            self.beta2,
+            self.eps,
+            self.d_steps,
+            self.seed,
+            self.log_every
+        )
+    }
+
+    pub fn from_text(text: &str) -> Result<Config> {
+        let mut c = Config::default();
+        let (mut a, mut b, mut cc) = (0.0, 1.0, 1.0);
+        let mut loss = "lsgan".to_string();
+        for pair in text.split_whitespace() {
+            let (k, v) = pair.split_once('=').ok_or_else(|| Error::Format(format!("config entry '{pair}' is not key=value")))?;
+            let num = |v: &str| v.parse::<f64>().map_err(|_| Error::Format(format!("config {k}={v}: not a number")));
+            match k {
+                "model" => c.model = Preset::parse(v)?,
+                "loss" => loss = v.to_string(),
+                "a" => a = num(v)? as f32,
+                "b" => b = num(v)? as f32,
+                "c" => cc = num(v)? as f32,
+                "z" => c.z = num(v)? as usize,
+                "batch" => c.batch = num(v)? as usize,
+                "lr_d" => c.lr_d = num(v)? as f32,
+                "lr_g" => c.lr_g = num(v)? as f32,
+                "beta1" => c.beta1 = num(v)? as f32,
+                "beta2" => c.beta2 = num(v)? as f32,
+                "eps" => c.eps = num(v)? as f32,
+                "d_steps" => c.d_steps = num(v)? as usize,
+                "seed" => c.seed = v.parse().map_err(|_| Error::Format(format!("config seed={v}: not an integer")))?,
+                "init" => c.init = if v == "dcgan" { Init::Dcgan } else { Init::Torch },
+                "log_every" => c.log_every = num(v)? as usize,
+                _ => return Err(Error::Format(format!("unknown config key '{k}'"))),
+            }
+        }
+        c.loss = match GanLoss::parse(&loss)? {
+            GanLoss::Lsgan { .. } => GanLoss::Lsgan { a, b, c: cc },
+            other => other,
+        };
+        c.validate()?;
+        Ok(c)
+    }
+
+    pub fn from_checkpoint(c: &Checkpoint) -> Result<Config> {
+        let text = c
+            .metadata
+            .get("config")
+            .ok_or_else(|| Error::Format("checkpoint has no training config; was it written by the trainer?".into()))?;
+        Config::from_text(text)
+    }
+}

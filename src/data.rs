@@ -1,0 +1,216 @@
+//! MNIST-format data: the IDX reader (raw or gzipped) and the image set the trainer keeps on the
+//! GPU as bytes.
+
+use crate::error::{io_error, Error, Result};
+use crate::gpu::Gpu;
+use crate::kernels::{grid_1d, Kernel, WG};
+use crate::step::Step;
+use crate::tensor::{expect_shape, Tensor};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// An IDX array of unsigned bytes (type code 0x08), the only element type MNIST uses.
+#[derive(Clone, Debug)]
+pub struct Idx {
+    pub dims: Vec<usize>,
+    pub data: Vec<u8>,
+}
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// Parses IDX bytes, gunzipping first if they are gzip. `what` names the source in errors.
+pub fn parse_idx(bytes: &[u8], what: &str) -> Result<Idx> {
+    let raw;
+    let bytes = if bytes.starts_with(&GZIP_MAGIC) {
+        raw = gunzip(bytes, what)?;
+        &raw[..]
+    } else {
+        bytes
+    };
+    if bytes.len() < 4 {
+        return Err(Error::Format(format!("{what}: {} bytes is too short for an IDX header", bytes.len())));
+    }
+    let magic = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+    let ndims = bytes[3] as usize;
+    if bytes[0] != 0 || bytes[1] != 0 || bytes[2] != 0x08 || ndims == 0 {
+        let hint = if bytes.starts_with(&GZIP_MAGIC) {
+            " (is it gzip inside gzip?)"
+        } else if bytes[2] != 0x08 && bytes[0] == 0 && bytes[1] == 0 {
+            " (only unsigned-byte IDX files, type 0x08, are supported)"
+        } else {
+            " (not an IDX file?)"
+        };
+        return Err(Error::Format(format!(
+            "{what}: expected IDX magic 0x000008NN (unsigned bytes, NN dimensions), found 0x{magic:08x}{hint}"
+        )));
+    }
+    let header = 4 + 4 * ndims;
+    if bytes.len() < header {
+        return Err(Error::Format(format!("{what}: truncated header: {ndims} dimensions need {header} bytes")));
+    }
+    let dims: Vec<usize> = (0..ndims)
+        .map(|i| {
+            let o = 4 + 4 * i;
+            u32::from_be_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]) as usize
+        })
+        .collect();
+    let expected = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(|| {
+        Error::Format(format!("{what}: dimensions {dims:?} overflow"))
+    })?;
+    let found = bytes.len() - header;
+    if found < expected {
+        return Err(Error::Format(format!(
+            "{what}: truncated: dimensions {dims:?} need {expected} bytes of data, found {found}"
+        )));
+    }
+    Ok(Idx { dims, data: bytes[header..header + expected].to_vec() })
+}
+
+fn gunzip(bytes: &[u8], what: &str) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .map_err(|e| Error::Format(format!("{what}: corrupt or truncated gzip: {e}")))?;
+    Ok(out)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+pub fn read_idx(path: &Path) -> Result<Idx> {
+    let bytes = std::fs::read(path).map_err(|e| io_error(path, e))?;
+    parse_idx(&bytes, &path.display().to_string())
+}
+
+/// A set of 8-bit grey images (N, H, W) with optional labels.
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    pub images: Vec<u8>,
+    pub labels: Option<Vec<u8>>,
+    pub n: usize,
+    pub h: usize,
+    pub w: usize,
+}
+
+impl Dataset {
+    pub fn from_idx(images: Idx, labels: Option<Idx>, what: &str) -> Result<Dataset> {
+        let [n, h, w] = images.dims[..] else {
+            return Err(Error::Format(format!(
+                "{what}: images must be 3-dimensional (N, H, W), found dimensions {:?}",
+                images.dims
+            )));
+        };
+        if n == 0 || h == 0 || w == 0 {
+            return Err(Error::Format(format!("{what}: empty image set {:?}", images.dims)));
+        }
+        let labels = match labels {
+            None => None,
+            Some(l) => {
+                if l.dims.len() != 1 || l.dims[0] != n {
+                    return Err(Error::Format(format!(
+                        "{what}: {n} images but the labels file has dimensions {:?}",
+                        l.dims
+                    )));
+                }
+                Some(l.data)
+            }
+        };
+        Ok(Dataset { images: images.data, labels, n, h, w })
+    }
+
+    /// The bundled 10,000 MNIST digits (data/digits, made by scripts/bundle_digits.py).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn bundled() -> Result<Dataset> {
+        let images = parse_idx(include_bytes!("../data/digits/train-images-idx3-ubyte.gz"), "bundled digits")?;
+        let labels = parse_idx(include_bytes!("../data/digits/train-labels-idx1-ubyte.gz"), "bundled labels")?;
+        Dataset::from_idx(images, Some(labels), "bundled digits")
+    }
+
+    /// Loads the training set from a directory laid out like MNIST or Fashion-MNIST
+    /// (`train-images-idx3-ubyte[.gz]`, optional `train-labels-idx1-ubyte[.gz]`), or from the path of
+    /// an images file itself.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn load(path: &Path) -> Result<Dataset> {
+        if path.is_file() {
+            let images = read_idx(path)?;
+            return Dataset::from_idx(images, None, &path.display().to_string());
+        }
+        if !path.is_dir() {
+            return Err(Error::Io(format!("{}: no such file or directory", path.display())));
+        }
+        let images_path = find(path, &["train-images-idx3-ubyte", "train-images.idx3-ubyte"]).ok_or_else(|| {
+            Error::Io(format!(
+                "{}: no train-images-idx3-ubyte or train-images-idx3-ubyte.gz here (expected the standard MNIST / Fashion-MNIST file names)",
+                path.display()
+            ))
+        })?;
+        let labels_path = find(path, &["train-labels-idx1-ubyte", "train-labels.idx1-ubyte"]);
+        let labels = labels_path.as_deref().map(read_idx).transpose()?;
+        Dataset::from_idx(read_idx(&images_path)?, labels, &images_path.display().to_string())
+    }
+
+    pub fn image_len(&self) -> usize {
+        self.h * self.w
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn find(dir: &Path, stems: &[&str]) -> Option<PathBuf> {
+    stems.iter().flat_map(|s| [dir.join(s), dir.join(format!("{s}.gz"))]).find(|p| p.is_file())
+}
+
+/// A dataset resident on the GPU as bytes, four to a u32.
+pub struct GpuDataset {
+    pub images: wgpu::Buffer,
+    pub n: usize,
+    pub h: usize,
+    pub w: usize,
+}
+
+/// Mirrors `GatherParams` in wgsl/gather.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct GatherParams {
+    pub batch: u32,
+    pub image_len: u32,
+    pub count: u32,
+    pub stream: u32,
+    pub seed_lo: u32,
+    pub seed_hi: u32,
+    pub clock_slot: u32,
+    pub _pad: u32,
+}
+
+impl GpuDataset {
+    pub fn upload(gpu: &Gpu, ds: &Dataset) -> Result<GpuDataset> {
+        let mut bytes = ds.images.clone();
+        bytes.resize(bytes.len().div_ceil(4) * 4, 0);
+        Ok(GpuDataset { images: gpu.storage_init("dataset", &bytes)?, n: ds.n, h: ds.h, w: ds.w })
+    }
+
+    /// Records drawing `batch` random image indices from (seed, stream, clock[slot]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_indices(&self, s: &mut Step, idx: &wgpu::Buffer, batch: usize, seed: u64, stream: u32, clock: &wgpu::Buffer, slot: u32) -> Result<()> {
+        let p = self.params(batch, seed, stream, slot);
+        s.dispatch(Kernel::GatherIndices, &p, &[idx, clock], grid_1d(batch as u64, WG))
+    }
+
+    /// Records x = the images at `idx`, scaled to [−1, 1].   x: (B, 1, H, W)   idx: (B) u32
+    pub fn record_batch(&self, s: &mut Step, x: &Tensor, idx: &wgpu::Buffer) -> Result<()> {
+        let batch = x.shape.first().copied().unwrap_or(0);
+        expect_shape("gathered batch", x, &[batch, 1, self.h, self.w])?;
+        let p = self.params(batch, 0, 0, 0);
+        s.dispatch(Kernel::GatherBatch, &p, &[&x.buf, &self.images, idx], grid_1d(x.len() as u64, WG))
+    }
+
+    fn params(&self, batch: usize, seed: u64, stream: u32, slot: u32) -> GatherParams {
+        GatherParams {
+            batch: batch as u32,
+            image_len: (self.h * self.w) as u32,
+            count: self.n as u32,
+            stream,
+            seed_lo: seed as u32,
+            seed_hi: (seed >> 32) as u32,
+            clock_slot: slot,
+            _pad: 0,
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! Loss values and gradients on the GPU (wgsl/loss.wgsl). The GAN objectives (issue: trainer)
+//! are built from these three terms.
+
+use crate::error::{Error, Result};
+use crate::kernels::Kernel;
+use crate::step::Step;
+use crate::tensor::{expect_shape, Tensor};
+
+/// One loss term over a network output y of N values.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Term {
+    /// mean((y − t)²) against a target tensor.
+    Mse,
+    /// ½·mean((y − c)²): LSGAN's terms, and BGAN's generator loss with c = 0.
+    LeastSquares(f32),
+    /// mean(BCE(σ(y), c)) computed on logits.
+    BceLogits(f32),
+}
+
+/// Mirrors `LossParams` in wgsl/loss.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct LossParams {
+    pub n: u32,
+    pub kind: u32,
+    pub c: f32,
+    pub out_index: u32,
+    pub accumulate: u32,
+    pub _pad: [u32; 3],
+}
+
+/// Records dy = ∂L/∂y (overwrite) and L into `losses[out_index]` (added if `accumulate`).
+#[allow(clippy::too_many_arguments)]
+pub fn record(
+    s: &mut Step,
+    term: Term,
+    dy: &Tensor,
+    losses: &wgpu::Buffer,
+    out_index: u32,
+    accumulate: bool,
+    y: &Tensor,
+    target: Option<&Tensor>,
+) -> Result<()> {
+    expect_shape("loss gradient", dy, &y.shape)?;
+    let (kind, c) = match term {
+        Term::Mse => (0, 0.0),
+        Term::LeastSquares(c) => (1, c),
+        Term::BceLogits(c) => (2, c),
+    };
+    if !c.is_finite() {
+        return Err(Error::Param(format!("loss target {c} is not finite")));
+    }
+    let t = match (term, target) {
+        (Term::Mse, Some(t)) => {
+            expect_shape("MSE target", t, &y.shape)?;
+            t
+        }
+        (Term::Mse, None) => return Err(Error::Param("MSE loss needs a target tensor".into())),
+        (_, _) => y,
+    };
+    let p = LossParams { n: y.len() as u32, kind, c, out_index, accumulate: accumulate as u32, _pad: [0; 3] };
+    s.dispatch(Kernel::Loss, &p, &[&dy.buf, losses, &y.buf, &t.buf], [1, 1, 1])
+}

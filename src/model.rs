@@ -1,0 +1,334 @@
+//! Sequential: a list of layers run forward in order and backward in reverse, with one parameter
+//! arena and preallocated activations. Parameter names follow PyTorch's `nn.Sequential`
+//! (`{model}.{index}.weight`, where every layer, activations included, takes an index).
+
+use crate::activation::{Act, Activation};
+use crate::arena::{Arena, ArenaBuilder};
+use crate::batch_norm::BatchNorm;
+use crate::conv2d::Conv2d;
+use crate::conv_transpose2d::ConvTranspose2d;
+use crate::cpu::random::InitRng;
+use crate::dropout::Dropout;
+use crate::error::{Error, Result};
+use crate::gpu::Gpu;
+use crate::init::Init;
+use crate::linear::Linear;
+use crate::step::Step;
+use crate::tensor::{numel, Tensor};
+use crate::upsample::Upsample2x;
+
+pub enum Layer {
+    Linear(Linear),
+    Conv2d(Conv2d),
+    ConvTranspose2d(ConvTranspose2d),
+    BatchNorm(BatchNorm),
+    Activation(Activation),
+    Upsample(Upsample2x),
+    Dropout(Dropout),
+    /// Reinterprets each sample as this shape (batch axis kept); no copy, no dispatch.
+    Reshape(Vec<usize>),
+}
+
+impl Layer {
+    pub fn out_shape(&self, x: &[usize]) -> Result<Vec<usize>> {
+        match self {
+            Layer::Linear(l) => l.out_shape(x),
+            Layer::Conv2d(l) => l.out_shape(x),
+            Layer::ConvTranspose2d(l) => l.out_shape(x),
+            Layer::BatchNorm(l) => l.out_shape(x),
+            Layer::Activation(l) => l.out_shape(x),
+            Layer::Upsample(l) => l.out_shape(x),
+            Layer::Dropout(l) => l.out_shape(x),
+            Layer::Reshape(shape) => {
+                let n = *x.first().ok_or_else(|| Error::Shape("Reshape of a scalar".into()))?;
+                if numel(&x[1..]) != numel(shape) {
+                    return Err(Error::Shape(format!("cannot reshape samples of shape {:?} to {shape:?}", &x[1..])));
+                }
+                Ok([&[n][..], shape].concat())
+            }
+        }
+    }
+
+    /// A short PyTorch-like description, for summaries.
+    pub fn describe(&self) -> String {
+        match self {
+            Layer::Linear(l) => format!("Linear({}, {})", l.i, l.o),
+            Layer::Conv2d(l) => format!("Conv2d({}, {}, k{} s{} p{})", l.c_in, l.c_out, l.k, l.stride, l.pad),
+            Layer::ConvTranspose2d(l) => {
+                format!("ConvTranspose2d({}, {}, k{} s{} p{})", l.c_in, l.c_out, l.k, l.stride, l.pad)
+            }
+            Layer::BatchNorm(l) => format!("BatchNorm({})", l.c),
+            Layer::Activation(l) => format!("{:?}", l.act),
+            Layer::Upsample(_) => "Upsample(×2)".into(),
+            Layer::Dropout(l) => format!("Dropout{}({})", if l.spatial { "2d" } else { "" }, l.p),
+            Layer::Reshape(s) => format!("Reshape({s:?})"),
+        }
+    }
+}
+
+pub struct Sequential {
+    pub name: String,
+    pub layers: Vec<Layer>,
+    pub arena: Arena,
+    /// Shape of one input sample (without the batch axis).
+    pub input: Vec<usize>,
+}
+
+/// Tensors owned elsewhere that a model's activations should use (see `Sequential::activations`).
+#[derive(Clone, Copy, Default)]
+pub struct Shared<'a> {
+    pub input: Option<&'a Tensor>,
+    pub input_grad: Option<&'a Tensor>,
+    pub output: Option<&'a Tensor>,
+    pub output_grad: Option<&'a Tensor>,
+}
+
+/// Every tensor one forward and backward pass touches, for one batch size. `xs[0]` is the input,
+/// `xs[i + 1]` layer i's output; `dxs` are their gradients. Reshapes share their input's buffer.
+pub struct Activations {
+    pub xs: Vec<Tensor>,
+    pub dxs: Vec<Tensor>,
+    masks: Vec<Option<Tensor>>,
+}
+
+impl Activations {
+    pub fn input(&self) -> &Tensor {
+        &self.xs[0]
+    }
+    pub fn output(&self) -> &Tensor {
+        &self.xs[self.xs.len() - 1]
+    }
+    pub fn input_grad(&self) -> &Tensor {
+        &self.dxs[0]
+    }
+    pub fn output_grad(&self) -> &Tensor {
+        &self.dxs[self.dxs.len() - 1]
+    }
+}
+
+impl Sequential {
+    /// Shapes of every activation for a batch of `n`.
+    pub fn shapes(&self, n: usize) -> Result<Vec<Vec<usize>>> {
+        let mut shapes = vec![[&[n][..], &self.input].concat()];
+        for (i, layer) in self.layers.iter().enumerate() {
+            let next = layer
+                .out_shape(&shapes[i])
+                .map_err(|e| Error::Shape(format!("{}.{i} {}: {e}", self.name, layer.describe())))?;
+            shapes.push(next);
+        }
+        Ok(shapes)
+    }
+
+    /// Allocates activations for a batch of `n`. Tensors in `shared` are used instead of new
+    /// ones: the generator's output is the discriminator's fake input, and the discriminator's
+    /// input gradient is the generator's output gradient.
+    pub fn activations(&self, gpu: &Gpu, n: usize, shared: Shared) -> Result<Activations> {
+        let shapes = self.shapes(n)?;
+        let last = shapes.len() - 1;
+        let mut xs: Vec<Tensor> = Vec::with_capacity(shapes.len());
+        let mut dxs: Vec<Tensor> = Vec::with_capacity(shapes.len());
+        for (i, shape) in shapes.iter().enumerate() {
+            let (given_x, given_dx) = match i {
+                0 => (shared.input, shared.input_grad),
+                _ if i == last => (shared.output, shared.output_grad),
+                _ => (None, None),
+            };
+            let reshape = i > 0 && matches!(self.layers[i - 1], Layer::Reshape(_));
+            let x = match (given_x, reshape) {
+                (Some(t), _) => t.reshape(shape).map_err(|e| Error::Shape(format!("{} activation {i}: {e}", self.name)))?,
+                (None, true) => xs[i - 1].reshape(shape)?,
+                (None, false) => Tensor::zeros(gpu, shape)?,
+            };
+            let dx = match (given_dx, reshape) {
+                (Some(t), _) => t.reshape(shape).map_err(|e| Error::Shape(format!("{} gradient {i}: {e}", self.name)))?,
+                (None, true) => dxs[i - 1].reshape(shape)?,
+                (None, false) => Tensor::zeros(gpu, shape)?,
+            };
+            xs.push(x);
+            dxs.push(dx);
+        }
+        // A reshape feeding the output must share the given output-gradient buffer backwards.
+        for i in (1..shapes.len()).rev() {
+            if matches!(self.layers[i - 1], Layer::Reshape(_)) {
+                dxs[i - 1] = dxs[i].reshape(&shapes[i - 1])?;
+            }
+        }
+        let masks = self
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(i, l)| match l {
+                Layer::Dropout(_) => Tensor::zeros(gpu, &shapes[i]).map(Some),
+                _ => Ok(None),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Activations { xs, dxs, masks })
+    }
+
+    /// Records the forward pass. `pass` separates the dropout masks of several forward passes
+    /// recorded in one step.
+    pub fn forward(&self, s: &mut Step, a: &Activations, train: bool, pass: u32) -> Result<()> {
+        let p = &self.arena;
+        for (i, layer) in self.layers.iter().enumerate() {
+            let (x, y) = (&a.xs[i], &a.xs[i + 1]);
+            match layer {
+                Layer::Linear(l) => l.forward(s, p, y, x)?,
+                Layer::Conv2d(l) => l.forward(s, p, y, x)?,
+                Layer::ConvTranspose2d(l) => l.forward(s, p, y, x)?,
+                Layer::BatchNorm(l) => l.forward(s, p, y, x, train)?,
+                Layer::Activation(l) => l.forward(s, y, x)?,
+                Layer::Upsample(l) => l.forward(s, y, x)?,
+                Layer::Dropout(l) => l.forward(s, p, y, mask(a, i)?, x, train, pass)?,
+                Layer::Reshape(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Records the backward pass from `a.output_grad()`. Input gradient only if `input_grad`;
+    /// with `frozen` no parameter gradient is touched (the generator's step through D).
+    pub fn backward(&self, s: &mut Step, a: &Activations, input_grad: bool, frozen: bool) -> Result<()> {
+        let p = &self.arena;
+        for (i, layer) in self.layers.iter().enumerate().rev() {
+            let (x, y, dy) = (&a.xs[i], &a.xs[i + 1], &a.dxs[i + 1]);
+            let dx = (i > 0 || input_grad).then(|| &a.dxs[i]);
+            match layer {
+                Layer::Linear(l) => l.backward(s, p, dx, dy, x, frozen)?,
+                Layer::Conv2d(l) => l.backward(s, p, dx, dy, x, frozen)?,
+                Layer::ConvTranspose2d(l) => l.backward(s, p, dx, dy, x, frozen)?,
+                Layer::BatchNorm(l) => l.backward(s, p, dx, dy, x, frozen)?,
+                Layer::Activation(l) => {
+                    if let Some(dx) = dx {
+                        l.backward(s, dx, dy, x, y)?
+                    }
+                }
+                Layer::Upsample(l) => {
+                    if let Some(dx) = dx {
+                        l.backward(s, dx, dy)?
+                    }
+                }
+                Layer::Dropout(l) => {
+                    if let Some(dx) = dx {
+                        l.backward(s, dx, dy, mask(a, i)?)?
+                    }
+                }
+                Layer::Reshape(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// One line per layer with its output shape and parameter count.
+    pub fn summary(&self, n: usize) -> Result<String> {
+        let shapes = self.shapes(n)?;
+        let mut out = format!("{} (input {:?}, {} parameters)\n", self.name, shapes[0], self.arena.param_count());
+        for (i, layer) in self.layers.iter().enumerate() {
+            out += &format!("  {}.{i:<3} {:<32} -> {:?}\n", self.name, layer.describe(), shapes[i + 1]);
+        }
+        Ok(out)
+    }
+}
+
+fn mask(a: &Activations, i: usize) -> Result<&Tensor> {
+    a.masks[i].as_ref().ok_or_else(|| Error::Shape(format!("no dropout mask allocated for layer {i}")))
+}
+
+/// Builds a `Sequential` layer by layer; each call checks the new layer fits the previous one.
+pub struct SequentialBuilder<'g> {
+    gpu: &'g Gpu,
+    name: String,
+    input: Vec<usize>,
+    shape: Vec<usize>,
+    layers: Vec<Layer>,
+    arena: ArenaBuilder,
+    pub init: Init,
+    pub rng: InitRng,
+    seed: u64,
+}
+
+impl<'g> SequentialBuilder<'g> {
+    /// `input` is one sample's shape, e.g. `[100]` or `[1, 28, 28]`.
+    pub fn new(gpu: &'g Gpu, name: &str, input: &[usize], init: Init, seed: u64) -> SequentialBuilder<'g> {
+        SequentialBuilder {
+            gpu,
+            name: name.to_string(),
+            input: input.to_vec(),
+            shape: [&[1][..], input].concat(),
+            layers: Vec::new(),
+            arena: ArenaBuilder::new(),
+            init,
+            rng: InitRng::new(seed),
+            seed,
+        }
+    }
+
+    fn next_name(&self) -> String {
+        format!("{}.{}", self.name, self.layers.len())
+    }
+
+    /// Appends any layer, checking it accepts the current shape.
+    pub fn push(mut self, layer: Layer) -> Result<Self> {
+        self.shape = layer
+            .out_shape(&self.shape)
+            .map_err(|e| Error::Shape(format!("{} {}: {e}", self.next_name(), layer.describe())))?;
+        self.layers.push(layer);
+        Ok(self)
+    }
+
+    /// Input features of a Linear / channels of a conv or BatchNorm, read off the current shape.
+    fn features(&self) -> usize {
+        self.shape.get(1).copied().unwrap_or(0)
+    }
+
+    pub fn linear(mut self, o: usize) -> Result<Self> {
+        let name = self.next_name();
+        let i = self.features();
+        let l = Linear::new(&mut self.arena, &name, i, o, self.init, &mut self.rng)?;
+        self.push(Layer::Linear(l))
+    }
+
+    pub fn conv2d(mut self, c_out: usize, k: usize, stride: usize, pad: usize) -> Result<Self> {
+        let name = self.next_name();
+        let c_in = self.features();
+        let l = Conv2d::new(&mut self.arena, &name, c_in, c_out, k, stride, pad, self.init, &mut self.rng)?;
+        self.push(Layer::Conv2d(l))
+    }
+
+    pub fn conv_transpose2d(mut self, c_out: usize, k: usize, stride: usize, pad: usize) -> Result<Self> {
+        let name = self.next_name();
+        let c_in = self.features();
+        let l =
+            ConvTranspose2d::new(&mut self.arena, &name, c_in, c_out, k, stride, pad, 0, self.init, &mut self.rng)?;
+        self.push(Layer::ConvTranspose2d(l))
+    }
+
+    /// BatchNorm with PyTorch's defaults (eps 1e-5, momentum 0.1).
+    pub fn batch_norm(mut self) -> Result<Self> {
+        let name = self.next_name();
+        let c = self.features();
+        let l = BatchNorm::new(&mut self.arena, self.gpu, &name, c, 1e-5, 0.1, self.init, &mut self.rng)?;
+        self.push(Layer::BatchNorm(l))
+    }
+
+    pub fn act(self, act: Act) -> Result<Self> {
+        self.push(Layer::Activation(Activation::new(act)))
+    }
+
+    pub fn upsample2x(self) -> Result<Self> {
+        self.push(Layer::Upsample(Upsample2x))
+    }
+
+    pub fn dropout(self, p: f32, spatial: bool) -> Result<Self> {
+        let stream = self.layers.len() as u32;
+        let d = Dropout::new(p, spatial, self.seed, stream)?;
+        self.push(Layer::Dropout(d))
+    }
+
+    pub fn reshape(self, sample: &[usize]) -> Result<Self> {
+        self.push(Layer::Reshape(sample.to_vec()))
+    }
+
+    pub fn build(self) -> Result<Sequential> {
+        Ok(Sequential { name: self.name, layers: self.layers, arena: self.arena.build(self.gpu)?, input: self.input })
+    }
+}

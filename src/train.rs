@@ -1,0 +1,314 @@
+//! The trainer: one GAN iteration (k discriminator steps, one generator step) recorded once as
+//! plans and replayed with one submit per iteration. Losses land in a small GPU history buffer
+//! that is read back every `log_every` iterations, so the loop never waits on the GPU per step.
+//!
+//! Randomness is keyed on the models' clocks (optimiser steps taken, on the GPU): noise and batch
+//! indices for D step t come from (seed, stream, D.clock = t), for G step t from G.clock = t.
+//! So a run is reproducible, and a checkpoint (weights, Adam moments, clocks) resumes it exactly.
+
+use crate::adam::{zero_grad, Adam};
+use crate::checkpoint::Checkpoint;
+use crate::config::Config;
+use crate::data::{Dataset, GpuDataset};
+use crate::error::{Error, Result};
+use crate::gpu::Gpu;
+use crate::loss;
+use crate::model::{Activations, Sequential, Shared};
+use crate::random::fill_normal;
+use crate::step::{Plan, Step};
+use crate::tensor::Tensor;
+
+/// Random streams, so no two kinds of draw ever share Philox counters.
+const STREAM_D_NOISE: u32 = 1;
+const STREAM_G_NOISE: u32 = 2;
+const STREAM_DATA: u32 = 3;
+/// Host-side stream of the fixed noise used for sample grids.
+pub const STREAM_FIXED_NOISE: u32 = 99;
+/// `pass` of each discriminator forward in one iteration (separate dropout masks).
+const PASS_REAL: u32 = 0;
+const PASS_FAKE: u32 = 1;
+const PASS_GEN: u32 = 2;
+
+/// Discriminator and generator loss after one iteration.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LogEntry {
+    pub step: u64,
+    pub d_loss: f32,
+    pub g_loss: f32,
+}
+
+pub struct Trainer {
+    pub config: Config,
+    pub g: Sequential,
+    pub d: Sequential,
+    /// Iterations completed.
+    pub step: u64,
+    /// Every loss read back so far.
+    pub log: Vec<LogEntry>,
+    d_plan: Plan,
+    g_plan: Plan,
+    /// Plan j copies this iteration's two losses into history slot j.
+    log_plans: Vec<Plan>,
+    history: wgpu::Buffer,
+    /// Iterations whose losses sit in `history` unread.
+    pending: u64,
+    /// Where x_real and the noise come from.
+    inputs: Inputs,
+    _acts: [Activations; 3],
+}
+
+/// Batches and noise drawn on the GPU from the dataset, or written by the host each iteration
+/// (to replay another framework's exact inputs, as the PyTorch golden test does).
+enum Inputs {
+    Gpu(GpuDataset),
+    Host { x_real: Tensor, z_d: Tensor, z_g: Tensor },
+}
+
+impl Trainer {
+    pub fn new(gpu: &Gpu, config: Config, dataset: &Dataset) -> Result<Trainer> {
+        if (dataset.h, dataset.w) != (28, 28) {
+            return Err(Error::Shape(format!(
+                "the {} preset needs 28×28 images; the dataset's are {}×{}",
+                config.model.name(),
+                dataset.h,
+                dataset.w
+            )));
+        }
+        let data = GpuDataset::upload(gpu, dataset)?;
+        Trainer::build(gpu, config, Some(data))
+    }
+
+    /// A trainer whose real batch and noise are written by the host before each iteration
+    /// with `write_inputs`, instead of drawn on the GPU.
+    pub fn with_host_inputs(gpu: &Gpu, config: Config) -> Result<Trainer> {
+        Trainer::build(gpu, config, None)
+    }
+
+    /// Sets the next iteration's inputs (host-input trainers only): x_real (N·784 values in
+    /// [−1, 1]), z_d the D step's noise, z_g the G step's noise (N·Z values each).
+    pub fn write_inputs(&self, gpu: &Gpu, x_real: &[f32], z_d: &[f32], z_g: &[f32]) -> Result<()> {
+        match &self.inputs {
+            Inputs::Host { x_real: x, z_d: zd, z_g: zg } => {
+                x.write(gpu, x_real)?;
+                zd.write(gpu, z_d)?;
+                zg.write(gpu, z_g)
+            }
+            Inputs::Gpu(_) => Err(Error::Param("this trainer draws its own inputs on the GPU".into())),
+        }
+    }
+
+    fn build(gpu: &Gpu, config: Config, data: Option<GpuDataset>) -> Result<Trainer> {
+        config.validate()?;
+        let g = config.model.generator(gpu, config.z, config.init, config.seed)?;
+        let d = config.model.discriminator(gpu, config.init, config.seed)?;
+        let n = config.batch;
+        let inputs = match data {
+            Some(data) => Inputs::Gpu(data),
+            None => Inputs::Host {
+                x_real: Tensor::zeros(gpu, &[n, 1, 28, 28])?,
+                z_d: Tensor::zeros(gpu, &[n, config.z])?,
+                z_g: Tensor::zeros(gpu, &[n, config.z])?,
+            },
+        };
+
+        // The fake image and its gradient are shared: G's output is D's input, and D's input
+        // gradient (computed with D frozen) is G's output gradient.
+        let g_out = g.shapes(n)?.pop().unwrap_or_default();
+        let x_fake = Tensor::zeros(gpu, &g_out)?;
+        let dx_fake = Tensor::zeros(gpu, &g_out)?;
+        let x_real = match &inputs {
+            Inputs::Host { x_real, .. } => x_real.clone(),
+            Inputs::Gpu(_) => Tensor::zeros(gpu, &[n, 1, 28, 28])?,
+        };
+        let g_acts =
+            g.activations(gpu, n, Shared { output: Some(&x_fake), output_grad: Some(&dx_fake), ..Default::default() })?;
+        let real = d.activations(gpu, n, Shared { input: Some(&x_real), ..Default::default() })?;
+        let fake =
+            d.activations(gpu, n, Shared { input: Some(&x_fake), input_grad: Some(&dx_fake), ..Default::default() })?;
+        let idx = gpu.storage("batch indices", (n * 4) as u64)?;
+        let losses = gpu.storage("losses", 8)?;
+        let history = gpu.storage("loss history", (config.log_every * 8) as u64)?;
+        let (real_term, fake_term, gen_term) = config.loss.terms();
+        let adam_d = Adam::new(config.lr_d, config.beta1, config.beta2, config.eps)?;
+        let adam_g = Adam::new(config.lr_g, config.beta1, config.beta2, config.eps)?;
+        let seed = config.seed;
+
+        // Discriminator step: ½E[(D(x) − b)²] + ½E[(D(G(z)) − a)²] or its BCE counterpart.
+        let mut s = Step::new(gpu);
+        zero_grad(&mut s, &d.arena);
+        match &inputs {
+            Inputs::Gpu(data) => {
+                data.record_indices(&mut s, &idx, n, seed, STREAM_DATA, &d.arena.clock, 0)?;
+                data.record_batch(&mut s, &x_real, &idx)?;
+                fill_normal(&mut s, g_acts.input(), 0.0, 1.0, seed, STREAM_D_NOISE, &d.arena.clock, 0)?;
+            }
+            Inputs::Host { z_d, .. } => s.copy(&z_d.buf, 0, &g_acts.input().buf, 0, (z_d.len() * 4) as u64),
+        }
+        g.forward(&mut s, &g_acts, true, 0)?;
+        d.forward(&mut s, &real, true, PASS_REAL)?;
+        loss::record(&mut s, real_term, real.output_grad(), &losses, 0, false, real.output(), None)?;
+        d.backward(&mut s, &real, false, false)?;
+        d.forward(&mut s, &fake, true, PASS_FAKE)?;
+        loss::record(&mut s, fake_term, fake.output_grad(), &losses, 0, true, fake.output(), None)?;
+        d.backward(&mut s, &fake, false, false)?;
+        adam_d.step(&mut s, &d.arena)?;
+        let d_plan = s.finish();
+
+        // Generator step, through D frozen (D's weights and gradients untouched).
+        let mut s = Step::new(gpu);
+        zero_grad(&mut s, &g.arena);
+        match &inputs {
+            Inputs::Gpu(_) => fill_normal(&mut s, g_acts.input(), 0.0, 1.0, seed, STREAM_G_NOISE, &g.arena.clock, 0)?,
+            Inputs::Host { z_g, .. } => s.copy(&z_g.buf, 0, &g_acts.input().buf, 0, (z_g.len() * 4) as u64),
+        }
+        g.forward(&mut s, &g_acts, true, 0)?;
+        d.forward(&mut s, &fake, true, PASS_GEN)?;
+        loss::record(&mut s, gen_term, fake.output_grad(), &losses, 1, false, fake.output(), None)?;
+        d.backward(&mut s, &fake, true, true)?;
+        g.backward(&mut s, &g_acts, false, false)?;
+        adam_g.step(&mut s, &g.arena)?;
+        let g_plan = s.finish();
+
+        let log_plans = (0..config.log_every as u64)
+            .map(|j| {
+                let mut s = Step::new(gpu);
+                s.copy(&losses, 0, &history, j * 8, 8);
+                s.finish()
+            })
+            .collect();
+        Ok(Trainer {
+            config,
+            g,
+            d,
+            step: 0,
+            log: Vec::new(),
+            d_plan,
+            g_plan,
+            log_plans,
+            history,
+            pending: 0,
+            inputs,
+            _acts: [g_acts, real, fake],
+        })
+    }
+
+    /// Submits one iteration (k D steps and one G step) without waiting for it.
+    pub fn submit_iteration(&mut self, gpu: &Gpu) -> Result<()> {
+        let slot = (self.step % self.config.log_every as u64) as usize;
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        for _ in 0..self.config.d_steps {
+            self.d_plan.encode(&mut encoder);
+        }
+        self.g_plan.encode(&mut encoder);
+        self.log_plans[slot].encode(&mut encoder);
+        gpu.queue.submit([encoder.finish()]);
+        self.step += 1;
+        self.pending += 1;
+        gpu.check()
+    }
+
+    /// True when the loss history is full and must be read before the next iteration.
+    pub fn log_due(&self) -> bool {
+        self.pending as usize >= self.config.log_every
+    }
+
+    /// Reads back the losses of the iterations since the last read (waits for them), appends
+    /// them to `log`, and fails on the first non-finite loss, naming its step.
+    pub async fn read_losses(&mut self, gpu: &Gpu) -> Result<Vec<LogEntry>> {
+        if self.pending == 0 {
+            return Ok(Vec::new());
+        }
+        let values = gpu.read_f32(&self.history, self.config.log_every * 2).await?;
+        let first = self.step - self.pending;
+        let mut out = Vec::with_capacity(self.pending as usize);
+        for step in first..self.step {
+            let slot = (step % self.config.log_every as u64) as usize;
+            let entry = LogEntry { step: step + 1, d_loss: values[2 * slot], g_loss: values[2 * slot + 1] };
+            if !entry.d_loss.is_finite() || !entry.g_loss.is_finite() {
+                self.pending = 0;
+                return Err(Error::NonFinite(format!(
+                    "at step {}: D loss {}, G loss {} (try a lower learning rate; the last checkpoint written is untouched)",
+                    entry.step, entry.d_loss, entry.g_loss
+                )));
+            }
+            out.push(entry);
+        }
+        self.pending = 0;
+        self.log.extend_from_slice(&out);
+        Ok(out)
+    }
+
+    /// Runs `steps` iterations, reading losses back every `log_every`; `on_log` sees each batch.
+    pub async fn train(&mut self, gpu: &Gpu, steps: u64, mut on_log: impl FnMut(&[LogEntry])) -> Result<()> {
+        for _ in 0..steps {
+            self.submit_iteration(gpu)?;
+            if self.log_due() {
+                let entries = self.read_losses(gpu).await?;
+                on_log(&entries);
+            }
+        }
+        let entries = self.read_losses(gpu).await?;
+        on_log(&entries);
+        Ok(())
+    }
+
+    /// Generator outputs for the given noise (N·Z values), in eval mode, as (N, 28·28) in [−1, 1].
+    pub async fn sample(&self, gpu: &Gpu, z: &[f32]) -> Result<Vec<f32>> {
+        sample(gpu, &self.g, self.config.z, z).await
+    }
+
+    /// Captures everything needed to resume: weights, running stats, Adam moments, clocks,
+    /// config and step.
+    pub async fn checkpoint(&self, gpu: &Gpu) -> Result<Checkpoint> {
+        let mut c = Checkpoint::default();
+        c.capture(gpu, &self.g, true).await?;
+        c.capture(gpu, &self.d, true).await?;
+        c.metadata.insert("config".into(), self.config.to_text());
+        c.metadata.insert("step".into(), self.step.to_string());
+        c.metadata.insert("format".into(), "nanogan-1".into());
+        Ok(c)
+    }
+
+    /// A trainer continuing from `c` (its config, weights, optimiser state and clocks).
+    pub fn resume(gpu: &Gpu, c: &Checkpoint, dataset: &Dataset) -> Result<Trainer> {
+        let config = Config::from_checkpoint(c)?;
+        let step = c
+            .metadata
+            .get("step")
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| Error::Format("checkpoint has no step count; was it written by the trainer?".into()))?;
+        let mut t = Trainer::new(gpu, config, dataset)?;
+        c.restore(gpu, &t.g)?;
+        c.restore(gpu, &t.d)?;
+        t.step = step;
+        Ok(t)
+    }
+}
+
+/// Runs a generator on `z` (N·Z values) in eval mode: (N·28·28) values in [−1, 1].
+pub async fn sample(gpu: &Gpu, g: &Sequential, z_dim: usize, z: &[f32]) -> Result<Vec<f32>> {
+    if z_dim == 0 || z.is_empty() || !z.len().is_multiple_of(z_dim) {
+        return Err(Error::Shape(format!("{} noise values do not form rows of Z = {z_dim}", z.len())));
+    }
+    let acts = g.activations(gpu, z.len() / z_dim, Shared::default())?;
+    acts.input().write(gpu, z)?;
+    let mut s = Step::new(gpu);
+    g.forward(&mut s, &acts, false, 0)?;
+    s.submit()?;
+    acts.output().read(gpu).await
+}
+
+/// Standard normal noise computed on the host with the same Philox stream on every platform.
+pub fn fixed_noise(seed: u64, n: usize, z: usize) -> Vec<f32> {
+    crate::cpu::random::normal(seed, STREAM_FIXED_NOISE, 0, n * z).into_iter().map(|v| v as f32).collect()
+}
+
+/// Linear interpolation between two noise vectors, `steps` points including both ends.
+pub fn interpolate(a: &[f32], b: &[f32], steps: usize) -> Vec<f32> {
+    (0..steps)
+        .flat_map(|i| {
+            let t = if steps > 1 { i as f32 / (steps - 1) as f32 } else { 0.0 };
+            a.iter().zip(b).map(move |(x, y)| x + t * (y - x))
+        })
+        .collect()
+}

@@ -1,0 +1,289 @@
+//! The browser API: thin `#[wasm_bindgen]` wrappers over the same `Gpu`, `Trainer` and
+//! `Checkpoint` the native binaries use. Errors cross into JavaScript as `Error`s carrying the
+//! crate's own messages (this is the only place `JsError` appears).
+//!
+//! ```js
+//! import init, { Lab } from "./pkg/nanogan.js";
+//! await init();
+//! const lab = await Lab.open();                      // navigator.gpu, WebGPU default limits
+//! lab.setDataset(imagesGz, labelsGz);                // IDX bytes, gzipped or raw
+//! lab.start("model=mlp loss=lsgan batch=64 seed=0"); // Config's text form
+//! const losses = await lab.train(10);                // [step, d, g, step, d, g, ...]
+//! const grid = await lab.grid(true, 64, 8, 2);       // fixed-noise samples as RGBA
+//! ctx.putImageData(new ImageData(grid.rgba, grid.width, grid.height), 0, 0);
+//! ```
+//!
+//! Every method that touches the GPU is async: the page never blocks. A method that needs the
+//! trainer while another call still holds it fails with a "busy" error instead of waiting.
+
+use crate::checkpoint::Checkpoint;
+use crate::config::Config;
+use crate::data::{parse_idx, Dataset};
+use crate::error::{Error, Result};
+use crate::gpu::Gpu;
+use crate::image;
+use crate::model::Sequential;
+use crate::train::{self, fixed_noise, interpolate, Trainer};
+use std::cell::{Cell, RefCell};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::Clamped;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = console)]
+    fn error(message: &str);
+}
+
+/// Sends Rust panics to the console (they would otherwise show only as "unreachable").
+#[wasm_bindgen(start)]
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| error(&format!("nanogan panicked: {info}"))));
+}
+
+fn js(e: Error) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+/// A generator loaded for sampling only (e.g. the page's bundled pretrained one).
+struct Generator {
+    g: Sequential,
+    config: Config,
+}
+
+/// An image ready for `new ImageData(grid.rgba, grid.width, grid.height)`.
+#[wasm_bindgen]
+pub struct Grid {
+    width: usize,
+    height: usize,
+    rgba: Vec<u8>,
+}
+
+#[wasm_bindgen]
+impl Grid {
+    #[wasm_bindgen(getter)]
+    pub fn width(&self) -> usize {
+        self.width
+    }
+    #[wasm_bindgen(getter)]
+    pub fn height(&self) -> usize {
+        self.height
+    }
+    /// Pixels as a Uint8ClampedArray, 4 bytes (grey, grey, grey, 255) each.
+    #[wasm_bindgen(getter)]
+    pub fn rgba(&self) -> Clamped<Vec<u8>> {
+        Clamped(self.rgba.clone())
+    }
+}
+
+/// One page's GPU, dataset, trainer and pretrained generator.
+#[wasm_bindgen]
+pub struct Lab {
+    gpu: Gpu,
+    dataset: RefCell<Option<Dataset>>,
+    trainer: RefCell<Option<Trainer>>,
+    pretrained: RefCell<Option<Generator>>,
+    /// True while an async call has the trainer out of its cell.
+    busy: Cell<bool>,
+}
+
+#[wasm_bindgen]
+impl Lab {
+    /// Opens the browser's WebGPU adapter; rejects with a clear message where there is none.
+    pub async fn open() -> std::result::Result<Lab, JsError> {
+        let gpu = Gpu::new().await.map_err(js)?;
+        Ok(Lab {
+            gpu,
+            dataset: RefCell::new(None),
+            trainer: RefCell::new(None),
+            pretrained: RefCell::new(None),
+            busy: Cell::new(false),
+        })
+    }
+
+    /// The adapter in use, for the page to show.
+    pub fn adapter(&self) -> String {
+        self.gpu.describe()
+    }
+
+    /// Loads the training images (IDX, gzipped or raw; e.g. train-images-idx3-ubyte.gz) and
+    /// optional labels. Returns the number of images.
+    #[wasm_bindgen(js_name = setDataset)]
+    pub fn set_dataset(&self, images: &[u8], labels: Option<Vec<u8>>) -> std::result::Result<usize, JsError> {
+        let images = parse_idx(images, "train-images").map_err(js)?;
+        let labels = labels.map(|l| parse_idx(&l, "train-labels")).transpose().map_err(js)?;
+        let ds = Dataset::from_idx(images, labels, "train-images").map_err(js)?;
+        let n = ds.n;
+        *self.dataset.borrow_mut() = Some(ds);
+        Ok(n)
+    }
+
+    /// A fresh trainer from `Config`'s text form (`model=dcgan loss=bgan lr_d=2e-4 ...`; keys
+    /// left out take their defaults, `init` the preset's usual one). Replaces any trainer.
+    pub fn start(&self, config: &str) -> std::result::Result<(), JsError> {
+        let mut c = Config::from_text(config).map_err(js)?;
+        if !config.split_whitespace().any(|kv| kv.starts_with("init=")) {
+            c.init = c.model.default_init();
+        }
+        let t = {
+            let ds = self.dataset.borrow();
+            let ds = ds.as_ref().ok_or_else(no_dataset)?;
+            Trainer::new(&self.gpu, c, ds).map_err(js)?
+        };
+        self.put_trainer(t)
+    }
+
+    /// The running trainer's config in text form (empty without a trainer).
+    pub fn config(&self) -> String {
+        self.trainer.borrow().as_ref().map(|t| t.config.to_text()).unwrap_or_default()
+    }
+
+    /// Iterations the trainer has completed.
+    pub fn step(&self) -> f64 {
+        self.trainer.borrow().as_ref().map_or(0.0, |t| t.step as f64)
+    }
+
+    /// Runs `steps` iterations and resolves with their losses as a Float32Array of
+    /// (step, D loss, G loss) triples. Rejects on a NaN/Inf loss, naming the step.
+    pub async fn train(&self, steps: u32) -> std::result::Result<Vec<f32>, JsError> {
+        let mut t = self.take_trainer()?;
+        let result = run(&self.gpu, &mut t, steps).await;
+        self.trainer.replace(Some(t));
+        self.busy.set(false);
+        result.map_err(js)
+    }
+
+    /// `n` samples from fixed noise (the generator's seed), tiled `cols` wide, each pixel drawn
+    /// `scale`×`scale`: from the trainer's generator (`trained`) or the pretrained one.
+    pub async fn grid(&self, trained: bool, n: u32, cols: u32, scale: u32) -> std::result::Result<Grid, JsError> {
+        let z = |c: &Config| fixed_noise(c.seed, n as usize, c.z);
+        self.draw(trained, z, cols, scale).await
+    }
+
+    /// A walk through latent space: `steps` images on the straight line between noise vectors
+    /// drawn with seeds `from` and `to`, in one row.
+    pub async fn walk(&self, trained: bool, from: u32, to: u32, steps: u32, scale: u32) -> std::result::Result<Grid, JsError> {
+        let z = |c: &Config| {
+            let a = fixed_noise(from as u64, 1, c.z);
+            let b = fixed_noise(to as u64, 1, c.z);
+            interpolate(&a, &b, steps.max(1) as usize)
+        };
+        self.draw(trained, z, steps.max(1), scale).await
+    }
+
+    /// The trainer's full checkpoint (f32 weights, Adam moments, clocks, config, step) as
+    /// safetensors bytes; with `f16`, the generator alone in half precision (for sampling).
+    pub async fn checkpoint(&self, f16: bool) -> std::result::Result<Vec<u8>, JsError> {
+        let t = self.take_trainer()?;
+        let c = t.checkpoint(&self.gpu).await;
+        self.trainer.replace(Some(t));
+        self.busy.set(false);
+        let mut c = c.map_err(js)?;
+        if f16 {
+            c.tensors.retain(|name, _| name.starts_with("generator."));
+        }
+        c.to_bytes(f16).map_err(js)
+    }
+
+    /// Loads safetensors bytes. A full training checkpoint resumes training (resolves
+    /// "trainer"); a generator-only file (f16 or f32) becomes the pretrained sampler
+    /// (resolves "generator"). `name` is used in error messages.
+    pub fn load(&self, bytes: &[u8], name: &str) -> std::result::Result<String, JsError> {
+        let c = Checkpoint::from_bytes(bytes, name).map_err(js)?;
+        let full = c.tensors.keys().any(|k| k.starts_with("discriminator.")) && c.metadata.contains_key("step");
+        if full {
+            let t = {
+                let ds = self.dataset.borrow();
+                let ds = ds.as_ref().ok_or_else(no_dataset)?;
+                Trainer::resume(&self.gpu, &c, ds).map_err(js)?
+            };
+            self.put_trainer(t)?;
+            return Ok("trainer".into());
+        }
+        let config = Config::from_checkpoint(&c).map_err(|e| js(with_name(e, name)))?;
+        let g = config.model.generator(&self.gpu, config.z, config.init, config.seed).map_err(js)?;
+        c.restore(&self.gpu, &g).map_err(|e| js(with_name(e, name)))?;
+        *self.pretrained.borrow_mut() = Some(Generator { g, config });
+        Ok("generator".into())
+    }
+
+    /// The pretrained generator's config in text form (empty when none is loaded).
+    #[wasm_bindgen(js_name = pretrainedConfig)]
+    pub fn pretrained_config(&self) -> String {
+        self.pretrained.borrow().as_ref().map(|p| p.config.to_text()).unwrap_or_default()
+    }
+}
+
+impl Lab {
+    fn take_trainer(&self) -> std::result::Result<Trainer, JsError> {
+        if self.busy.get() {
+            return Err(JsError::new("the trainer is busy with another call; await it before the next"));
+        }
+        let t = self.trainer.borrow_mut().take().ok_or_else(no_trainer)?;
+        self.busy.set(true);
+        Ok(t)
+    }
+
+    fn put_trainer(&self, t: Trainer) -> std::result::Result<(), JsError> {
+        if self.busy.get() {
+            return Err(JsError::new("the trainer is busy with another call; await it before replacing it"));
+        }
+        self.trainer.replace(Some(t));
+        Ok(())
+    }
+
+    /// Samples noise `z(config)` through the chosen generator and tiles the images as RGBA.
+    async fn draw(&self, trained: bool, z: impl Fn(&Config) -> Vec<f32>, cols: u32, scale: u32) -> std::result::Result<Grid, JsError> {
+        let images = if trained {
+            let t = self.take_trainer()?;
+            let noise = z(&t.config);
+            let images = t.sample(&self.gpu, &noise).await;
+            self.trainer.replace(Some(t));
+            self.busy.set(false);
+            images
+        } else {
+            // Taken out so no RefCell borrow is held across the await.
+            let p = self.pretrained.borrow_mut().take().ok_or_else(|| {
+                JsError::new("no pretrained generator is loaded (or it is busy); load a .safetensors file first")
+            })?;
+            let noise = z(&p.config);
+            let images = train::sample(&self.gpu, &p.g, p.config.z, &noise).await;
+            self.pretrained.replace(Some(p));
+            images
+        };
+        let (width, height, grey) = image::grid(&images.map_err(js)?, 28, 28, cols as usize, 2, scale as usize).map_err(js)?;
+        let rgba = grey.iter().flat_map(|&v| [v, v, v, 255]).collect();
+        Ok(Grid { width, height, rgba })
+    }
+}
+
+/// Submits `steps` iterations, reading the losses back whenever the history is full and once
+/// at the end, so every call resolves with all of its losses.
+async fn run(gpu: &Gpu, t: &mut Trainer, steps: u32) -> Result<Vec<f32>> {
+    let mut out = Vec::with_capacity(steps as usize * 3);
+    let mut push = |entries: Vec<train::LogEntry>| {
+        out.extend(entries.iter().flat_map(|e| [e.step as f32, e.d_loss, e.g_loss]));
+    };
+    for _ in 0..steps {
+        t.submit_iteration(gpu)?;
+        if t.log_due() {
+            push(t.read_losses(gpu).await?);
+        }
+    }
+    push(t.read_losses(gpu).await?);
+    Ok(out)
+}
+
+fn with_name(e: Error, name: &str) -> Error {
+    match e {
+        Error::Format(m) => Error::Format(format!("{name}: {m}")),
+        other => other,
+    }
+}
+
+fn no_dataset() -> JsError {
+    JsError::new("no dataset loaded: call setDataset(imagesIdxGz) first")
+}
+
+fn no_trainer() -> JsError {
+    JsError::new("no trainer: call start(config) (or load a checkpoint) first")
+}

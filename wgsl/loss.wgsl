@@ -1,0 +1,73 @@
+// Losses over a network output y (N values: a discriminator's logits, or a regression output)
+// and their gradient dy = ∂L/∂y, in one dispatch of one workgroup: outputs are small (the
+// batch), and one workgroup gives a fixed summation order, so losses are reproducible.
+//   kind 0  MSE to a target tensor t:      L = mean((y − t)²)                 dy = 2(y − t)/N
+//   kind 1  least squares to a constant c: L = ½·mean((y − c)²)               dy = (y − c)/N
+//   kind 2  BCE on logits, label c ∈ [0,1]: L = mean(max(y,0) − c·y + log(1 + e^−|y|))
+//                                                                              dy = (σ(y) − c)/N
+// BGAN's generator loss ½·mean((log D − log(1 − D))²) is kind 1 with c = 0, because
+// log σ(y) − log(1 − σ(y)) = y exactly: computing it from the logit never takes log(0).
+// The loss lands in losses[out_index] (added to it if accumulate = 1, as D's real and fake terms).
+
+struct LossParams {
+    n: u32,
+    kind: u32,
+    c: f32,
+    out_index: u32,
+    accumulate: u32,
+    _pad0: u32, _pad1: u32, _pad2: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: LossParams;
+@group(0) @binding(1) var<storage, read_write> dy: array<f32>;
+@group(0) @binding(2) var<storage, read_write> losses: array<f32>;
+@group(0) @binding(3) var<storage, read> y: array<f32>;
+@group(0) @binding(4) var<storage, read> t: array<f32>;
+
+const LOSS_WG: u32 = 256u;
+var<workgroup> partial: array<f32, LOSS_WG>;
+
+fn softplus(v: f32) -> f32 {
+    return max(v, 0.0) + log(1.0 + exp(-abs(v)));
+}
+
+@compute @workgroup_size(LOSS_WG, 1, 1)
+fn loss_fwd_bwd(@builtin(local_invocation_index) lid: u32) {
+    let inv_n = 1.0 / f32(max(p.n, 1u));
+    var sum = 0.0;
+    for (var i = lid; i < p.n; i += LOSS_WG) {
+        let v = y[i];
+        var l = 0.0;
+        var g = 0.0;
+        if (p.kind == 0u) {
+            let d = v - t[i];
+            l = d * d;
+            g = 2.0 * d;
+        } else if (p.kind == 1u) {
+            let d = v - p.c;
+            l = 0.5 * d * d;
+            g = d;
+        } else {
+            l = softplus(v) - p.c * v;
+            g = 1.0 / (1.0 + exp(-v)) - p.c;
+        }
+        sum += l;
+        dy[i] = g * inv_n;
+    }
+    partial[lid] = sum;
+    workgroupBarrier();
+    for (var half = LOSS_WG / 2u; half > 0u; half /= 2u) {
+        if (lid < half) {
+            partial[lid] += partial[lid + half];
+        }
+        workgroupBarrier();
+    }
+    if (lid == 0u) {
+        let total = partial[0] * inv_n;
+        if (p.accumulate == 1u) {
+            losses[p.out_index] += total;
+        } else {
+            losses[p.out_index] = total;
+        }
+    }
+}
