@@ -54,23 +54,67 @@ struct Case {
 
 fn cases() -> Vec<Case> {
     vec![
-        Case { name: "matmul fwd (x·Wᵀ) blocked 4×4", sizes: "64×784 · 784×1024", build: |g, n| matmul(g, n, 0, false) },
+        Case {
+            name: "matmul fwd (x·Wᵀ) blocked 4×4",
+            sizes: "64×784 · 784×1024",
+            build: |g, n| matmul(g, n, 0, false),
+        },
         Case { name: "matmul fwd (x·Wᵀ) naive", sizes: "64×784 · 784×1024", build: |g, n| matmul(g, n, 0, true) },
-        Case { name: "matmul bwd_x (dy·W) blocked 4×4", sizes: "64×1024 · 1024×784", build: |g, n| matmul(g, n, 1, false) },
-        Case { name: "matmul bwd_x (dy·W) naive", sizes: "64×1024 · 1024×784", build: |g, n| matmul(g, n, 1, true) },
-        Case { name: "matmul bwd_w (dyᵀ·x) blocked 4×4", sizes: "1024×64 · 64×784", build: |g, n| matmul(g, n, 2, false) },
-        Case { name: "matmul bwd_w (dyᵀ·x) naive", sizes: "1024×64 · 64×784", build: |g, n| matmul(g, n, 2, true) },
+        Case {
+            name: "matmul bwd_x (dy·W) blocked 4×4",
+            sizes: "64×1024 · 1024×784",
+            build: |g, n| matmul(g, n, 1, false),
+        },
+        Case {
+            name: "matmul bwd_x (dy·W) naive", sizes: "64×1024 · 1024×784", build: |g, n| matmul(g, n, 1, true)
+        },
+        Case {
+            name: "matmul bwd_w (dyᵀ·x) blocked 4×4",
+            sizes: "1024×64 · 64×784",
+            build: |g, n| matmul(g, n, 2, false),
+        },
+        Case {
+            name: "matmul bwd_w (dyᵀ·x) naive", sizes: "1024×64 · 64×784", build: |g, n| matmul(g, n, 2, true)
+        },
         Case { name: "conv2d 1→64 fwd", sizes: "k4 s2 p1 28×28→14×14", build: |g, n| conv(g, n, 1, 64, 28, 0) },
         Case { name: "conv2d 1→64 bwd_w", sizes: "k4 s2 p1 28×28→14×14", build: |g, n| conv(g, n, 1, 64, 28, 2) },
         Case { name: "conv2d 64→128 fwd", sizes: "k4 s2 p1 14×14→7×7", build: |g, n| conv(g, n, 64, 128, 14, 0) },
-        Case { name: "conv2d 64→128 bwd_x", sizes: "k4 s2 p1 14×14→7×7", build: |g, n| conv(g, n, 64, 128, 14, 1) },
-        Case { name: "conv2d 64→128 bwd_w", sizes: "k4 s2 p1 14×14→7×7", build: |g, n| conv(g, n, 64, 128, 14, 2) },
-        Case { name: "conv_transpose2d 128→64 fwd", sizes: "k4 s2 p1 7×7→14×14", build: |g, n| convt(g, n, 128, 64, 7, 0) },
-        Case { name: "conv_transpose2d 128→64 bwd_x", sizes: "k4 s2 p1 7×7→14×14", build: |g, n| convt(g, n, 128, 64, 7, 1) },
-        Case { name: "conv_transpose2d 128→64 bwd_w", sizes: "k4 s2 p1 7×7→14×14", build: |g, n| convt(g, n, 128, 64, 7, 2) },
-        Case { name: "conv_transpose2d 64→1 fwd", sizes: "k4 s2 p1 14×14→28×28", build: |g, n| convt(g, n, 64, 1, 14, 0) },
-        Case { name: "conv_transpose2d 64→1 bwd_x", sizes: "k4 s2 p1 14×14→28×28", build: |g, n| convt(g, n, 64, 1, 14, 1) },
-        Case { name: "conv_transpose2d 64→1 bwd_w", sizes: "k4 s2 p1 14×14→28×28", build: |g, n| convt(g, n, 64, 1, 14, 2) },
+        Case {
+            name: "conv2d 64→128 bwd_x", sizes: "k4 s2 p1 14×14→7×7", build: |g, n| conv(g, n, 64, 128, 14, 1)
+        },
+        Case {
+            name: "conv2d 64→128 bwd_w", sizes: "k4 s2 p1 14×14→7×7", build: |g, n| conv(g, n, 64, 128, 14, 2)
+        },
+        Case {
+            name: "conv_transpose2d 128→64 fwd",
+            sizes: "k4 s2 p1 7×7→14×14",
+            build: |g, n| convt(g, n, 128, 64, 7, 0),
+        },
+        Case {
+            name: "conv_transpose2d 128→64 bwd_x",
+            sizes: "k4 s2 p1 7×7→14×14",
+            build: |g, n| convt(g, n, 128, 64, 7, 1),
+        },
+        Case {
+            name: "conv_transpose2d 128→64 bwd_w",
+            sizes: "k4 s2 p1 7×7→14×14",
+            build: |g, n| convt(g, n, 128, 64, 7, 2),
+        },
+        Case {
+            name: "conv_transpose2d 64→1 fwd",
+            sizes: "k4 s2 p1 14×14→28×28",
+            build: |g, n| convt(g, n, 64, 1, 14, 0),
+        },
+        Case {
+            name: "conv_transpose2d 64→1 bwd_x",
+            sizes: "k4 s2 p1 14×14→28×28",
+            build: |g, n| convt(g, n, 64, 1, 14, 1),
+        },
+        Case {
+            name: "conv_transpose2d 64→1 bwd_w",
+            sizes: "k4 s2 p1 14×14→28×28",
+            build: |g, n| convt(g, n, 64, 1, 14, 2),
+        },
     ]
 }
 
@@ -82,13 +126,30 @@ fn matmul(gpu: &Gpu, n: usize, which: usize, naive: bool) -> Result<(Plan, f64)>
     let y = Tensor::zeros(gpu, &[n, o])?;
     let (n, i, o) = (n as u32, i as u32, o as u32);
     let base = GemmParams {
-        m: 0, n: 0, k: 0, accumulate: 0, a_off: 0, a_ms: 0, a_ks: 0, b_off: 0, b_ks: 0, b_ns: 0,
-        c_off: 0, c_ms: 0, bias_off: NO_BIAS, _pad: [0; 3],
+        m: 0,
+        n: 0,
+        k: 0,
+        accumulate: 0,
+        a_off: 0,
+        a_ms: 0,
+        a_ks: 0,
+        b_off: 0,
+        b_ks: 0,
+        b_ns: 0,
+        c_off: 0,
+        c_ms: 0,
+        bias_off: NO_BIAS,
+        _pad: [0; 3],
     };
     let (p, c, a, b) = match which {
         0 => (GemmParams { m: n, n: o, k: i, a_ms: i, a_ks: 1, b_ks: 1, b_ns: i, c_ms: o, ..base }, &y, &x, &w),
         1 => (GemmParams { m: n, n: i, k: o, a_ms: o, a_ks: 1, b_ks: i, b_ns: 1, c_ms: i, ..base }, &x, &y, &w),
-        _ => (GemmParams { m: o, n: i, k: n, accumulate: 1, a_ms: 1, a_ks: o, b_ks: i, b_ns: 1, c_ms: i, ..base }, &w, &y, &x),
+        _ => (
+            GemmParams { m: o, n: i, k: n, accumulate: 1, a_ms: 1, a_ks: o, b_ks: i, b_ns: 1, c_ms: i, ..base },
+            &w,
+            &y,
+            &x,
+        ),
     };
     let mut s = Step::new(gpu);
     for _ in 0..REPS {

@@ -161,7 +161,10 @@ fn run(args: Args) -> Result<()> {
         None => Trainer::new(&gpu, args.config.clone(), &dataset)?,
     };
     let config = trainer.config.clone();
-    let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("runs/{}-{}", config.model.name(), config.loss.name())));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("runs/{}-{}", config.model.name(), config.loss.name())));
     std::fs::create_dir_all(&out).map_err(|e| nanogan::error::io_error(&out, e))?;
     eprintln!("config: {}", config.to_text());
     eprint!("{}", trainer.g.summary(config.batch)?);

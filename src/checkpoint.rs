@@ -64,7 +64,8 @@ impl Checkpoint {
         for e in &a.entries {
             let range = e.slot.offset as usize..(e.slot.offset + e.slot.len) as usize;
             let source = if e.kind == Kind::Param { &params } else { &state };
-            self.tensors.insert(e.name.clone(), Stored { shape: e.shape.clone(), data: source[range.clone()].to_vec() });
+            self.tensors
+                .insert(e.name.clone(), Stored { shape: e.shape.clone(), data: source[range.clone()].to_vec() });
             if optimizer && e.kind == Kind::Param {
                 for (moment, values) in [("exp_avg", &m), ("exp_avg_sq", &v)] {
                     let data = values[range.clone()].to_vec();
@@ -144,7 +145,8 @@ impl Checkpoint {
 
     /// Parses safetensors bytes holding f32 or f16 tensors.
     pub fn from_bytes(bytes: &[u8], what: &str) -> Result<Checkpoint> {
-        let st = SafeTensors::deserialize(bytes).map_err(|e| Error::Format(format!("{what}: not a safetensors file: {e}")))?;
+        let st = SafeTensors::deserialize(bytes)
+            .map_err(|e| Error::Format(format!("{what}: not a safetensors file: {e}")))?;
         let mut out = Checkpoint::default();
         for (name, view) in st.tensors() {
             let data: Vec<f32> = match view.dtype() {
@@ -154,7 +156,9 @@ impl Checkpoint {
                     halves.iter().map(|h| h.to_f32()).collect()
                 }
                 other => {
-                    return Err(Error::Format(format!("{what}: tensor '{name}' is {other:?}; only F32 and F16 are read")))
+                    return Err(Error::Format(format!(
+                        "{what}: tensor '{name}' is {other:?}; only F32 and F16 are read"
+                    )))
                 }
             };
             out.tensors.insert(name, Stored { shape: view.shape().to_vec(), data });

@@ -148,7 +148,8 @@ impl Config {
         let (mut a, mut b, mut cc) = (0.0, 1.0, 1.0);
         let mut loss = "lsgan".to_string();
         for pair in text.split_whitespace() {
-            let (k, v) = pair.split_once('=').ok_or_else(|| Error::Format(format!("config entry '{pair}' is not key=value")))?;
+            let (k, v) =
+                pair.split_once('=').ok_or_else(|| Error::Format(format!("config entry '{pair}' is not key=value")))?;
             let num = |v: &str| v.parse::<f64>().map_err(|_| Error::Format(format!("config {k}={v}: not a number")));
             match k {
                 "model" => c.model = Preset::parse(v)?,

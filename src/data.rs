@@ -54,9 +54,10 @@ pub fn parse_idx(bytes: &[u8], what: &str) -> Result<Idx> {
             u32::from_be_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]) as usize
         })
         .collect();
-    let expected = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(|| {
-        Error::Format(format!("{what}: dimensions {dims:?} overflow"))
-    })?;
+    let expected = dims
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .ok_or_else(|| Error::Format(format!("{what}: dimensions {dims:?} overflow")))?;
     let found = bytes.len() - header;
     if found < expected {
         return Err(Error::Format(format!(
@@ -188,7 +189,16 @@ impl GpuDataset {
 
     /// Records drawing `batch` random image indices from (seed, stream, clock[slot]).
     #[allow(clippy::too_many_arguments)]
-    pub fn record_indices(&self, s: &mut Step, idx: &wgpu::Buffer, batch: usize, seed: u64, stream: u32, clock: &wgpu::Buffer, slot: u32) -> Result<()> {
+    pub fn record_indices(
+        &self,
+        s: &mut Step,
+        idx: &wgpu::Buffer,
+        batch: usize,
+        seed: u64,
+        stream: u32,
+        clock: &wgpu::Buffer,
+        slot: u32,
+    ) -> Result<()> {
         let p = self.params(batch, seed, stream, slot);
         s.dispatch(Kernel::GatherIndices, &p, &[idx, clock], grid_1d(batch as u64, WG))
     }

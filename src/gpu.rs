@@ -201,9 +201,7 @@ impl Gpu {
         mapped.await.map_err(|e| Error::Readback(format!("mapping buffer: {e}")))?;
         self.check()?;
         let data = {
-            let view = staging
-                .get_mapped_range(..)
-                .map_err(|e| Error::Readback(format!("mapped range: {e}")))?;
+            let view = staging.get_mapped_range(..).map_err(|e| Error::Readback(format!("mapped range: {e}")))?;
             view[..bytes as usize].to_vec()
         };
         staging.unmap();

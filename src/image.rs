@@ -4,7 +4,14 @@ use crate::error::{Error, Result};
 
 /// Grey images (values in [−1, 1], each `h`×`w`) tiled `cols` wide with a `pad`-pixel dark
 /// border, every pixel drawn `scale`×`scale`. Returns (width, height, grey bytes).
-pub fn grid(images: &[f32], h: usize, w: usize, cols: usize, pad: usize, scale: usize) -> Result<(usize, usize, Vec<u8>)> {
+pub fn grid(
+    images: &[f32],
+    h: usize,
+    w: usize,
+    cols: usize,
+    pad: usize,
+    scale: usize,
+) -> Result<(usize, usize, Vec<u8>)> {
     let len = h * w;
     if len == 0 || cols == 0 || scale == 0 || images.is_empty() || !images.len().is_multiple_of(len) {
         return Err(Error::Shape(format!(

@@ -14,7 +14,13 @@ pub enum Init {
 
 /// (weight, bias) for a layer whose weight has `weight_len` values and whose PyTorch `fan_in`
 /// is `fan_in`.
-pub fn weight_and_bias(init: Init, rng: &mut InitRng, weight_len: usize, bias_len: usize, fan_in: usize) -> (Vec<f32>, Vec<f32>) {
+pub fn weight_and_bias(
+    init: Init,
+    rng: &mut InitRng,
+    weight_len: usize,
+    bias_len: usize,
+    fan_in: usize,
+) -> (Vec<f32>, Vec<f32>) {
     match init {
         Init::Torch => {
             let bound = 1.0 / (fan_in.max(1) as f32).sqrt();

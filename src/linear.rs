@@ -44,19 +44,41 @@ pub struct ReduceParams {
 }
 
 /// Records C (+)= A·B (+ bias); see wgsl/matmul.wgsl for the stride convention.
-pub fn gemm(s: &mut Step, p: &GemmParams, c: &wgpu::Buffer, a: &wgpu::Buffer, b: &wgpu::Buffer, bias: &wgpu::Buffer) -> Result<()> {
+pub fn gemm(
+    s: &mut Step,
+    p: &GemmParams,
+    c: &wgpu::Buffer,
+    a: &wgpu::Buffer,
+    b: &wgpu::Buffer,
+    bias: &wgpu::Buffer,
+) -> Result<()> {
     let groups = [p.n.div_ceil(32), p.m.div_ceil(32), 1];
     s.dispatch(Kernel::Gemm, p, &[c, a, b, bias], groups)
 }
 
 /// The one-output-per-invocation baseline of `gemm` (benchmarks and tests only).
-pub fn gemm_naive(s: &mut Step, p: &GemmParams, c: &wgpu::Buffer, a: &wgpu::Buffer, b: &wgpu::Buffer, bias: &wgpu::Buffer) -> Result<()> {
+pub fn gemm_naive(
+    s: &mut Step,
+    p: &GemmParams,
+    c: &wgpu::Buffer,
+    a: &wgpu::Buffer,
+    b: &wgpu::Buffer,
+    bias: &wgpu::Buffer,
+) -> Result<()> {
     let groups = [p.n.div_ceil(8), p.m.div_ceil(8), 1];
     s.dispatch(Kernel::GemmNaive, p, &[c, a, b, bias], groups)
 }
 
 /// Records db[c] (+)= Σ dy over every axis but the channel axis of dy viewed as (outer, C, inner).
-pub fn bias_grad(s: &mut Step, db: &wgpu::Buffer, db_off: u32, dy: &Tensor, outer: usize, channels: usize, inner: usize) -> Result<()> {
+pub fn bias_grad(
+    s: &mut Step,
+    db: &wgpu::Buffer,
+    db_off: u32,
+    dy: &Tensor,
+    outer: usize,
+    channels: usize,
+    inner: usize,
+) -> Result<()> {
     let p = ReduceParams {
         outer: outer as u32,
         channels: channels as u32,
@@ -78,7 +100,14 @@ pub struct Linear {
 
 impl Linear {
     /// Registers `{name}.weight` (O, I) and `{name}.bias` (O) in the arena.
-    pub fn new(arena: &mut ArenaBuilder, name: &str, i: usize, o: usize, init: Init, rng: &mut InitRng) -> Result<Linear> {
+    pub fn new(
+        arena: &mut ArenaBuilder,
+        name: &str,
+        i: usize,
+        o: usize,
+        init: Init,
+        rng: &mut InitRng,
+    ) -> Result<Linear> {
         if i == 0 || o == 0 {
             return Err(Error::Param(format!("{name}: Linear({i}, {o}) needs positive sizes")));
         }
@@ -120,7 +149,15 @@ impl Linear {
     }
 
     /// Overwrites dx = dy·W (if asked); accumulates dW += dyᵀ·x and db += Σ_n dy unless `frozen`.
-    pub fn backward(&self, s: &mut Step, p: &Arena, dx: Option<&Tensor>, dy: &Tensor, x: &Tensor, frozen: bool) -> Result<()> {
+    pub fn backward(
+        &self,
+        s: &mut Step,
+        p: &Arena,
+        dx: Option<&Tensor>,
+        dy: &Tensor,
+        x: &Tensor,
+        frozen: bool,
+    ) -> Result<()> {
         let shape = self.out_shape(&x.shape)?;
         expect_shape("Linear output gradient", dy, &shape)?;
         let (n, i, o) = (shape[0] as u32, self.i as u32, self.o as u32);

@@ -135,12 +135,16 @@ impl Sequential {
             };
             let reshape = i > 0 && matches!(self.layers[i - 1], Layer::Reshape(_));
             let x = match (given_x, reshape) {
-                (Some(t), _) => t.reshape(shape).map_err(|e| Error::Shape(format!("{} activation {i}: {e}", self.name)))?,
+                (Some(t), _) => {
+                    t.reshape(shape).map_err(|e| Error::Shape(format!("{} activation {i}: {e}", self.name)))?
+                }
                 (None, true) => xs[i - 1].reshape(shape)?,
                 (None, false) => Tensor::zeros(gpu, shape)?,
             };
             let dx = match (given_dx, reshape) {
-                (Some(t), _) => t.reshape(shape).map_err(|e| Error::Shape(format!("{} gradient {i}: {e}", self.name)))?,
+                (Some(t), _) => {
+                    t.reshape(shape).map_err(|e| Error::Shape(format!("{} gradient {i}: {e}", self.name)))?
+                }
                 (None, true) => dxs[i - 1].reshape(shape)?,
                 (None, false) => Tensor::zeros(gpu, shape)?,
             };
@@ -297,8 +301,7 @@ impl<'g> SequentialBuilder<'g> {
     pub fn conv_transpose2d(mut self, c_out: usize, k: usize, stride: usize, pad: usize) -> Result<Self> {
         let name = self.next_name();
         let c_in = self.features();
-        let l =
-            ConvTranspose2d::new(&mut self.arena, &name, c_in, c_out, k, stride, pad, 0, self.init, &mut self.rng)?;
+        let l = ConvTranspose2d::new(&mut self.arena, &name, c_in, c_out, k, stride, pad, 0, self.init, &mut self.rng)?;
         self.push(Layer::ConvTranspose2d(l))
     }
 

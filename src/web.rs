@@ -84,6 +84,9 @@ pub struct Lab {
     pretrained: RefCell<Option<Generator>>,
     /// True while an async call has the trainer out of its cell.
     busy: Cell<bool>,
+    /// The trainer's step and config, readable even while a call has it out.
+    step: Cell<u64>,
+    config: RefCell<String>,
 }
 
 #[wasm_bindgen]
@@ -97,6 +100,8 @@ impl Lab {
             trainer: RefCell::new(None),
             pretrained: RefCell::new(None),
             busy: Cell::new(false),
+            step: Cell::new(0),
+            config: RefCell::new(String::new()),
         })
     }
 
@@ -132,14 +137,24 @@ impl Lab {
         self.put_trainer(t)
     }
 
+    #[wasm_bindgen(js_name = hasTrainer)]
+    pub fn has_trainer(&self) -> bool {
+        self.busy.get() || self.trainer.borrow().is_some()
+    }
+
+    #[wasm_bindgen(js_name = hasGenerator)]
+    pub fn has_generator(&self) -> bool {
+        self.pretrained.borrow().is_some()
+    }
+
     /// The running trainer's config in text form (empty without a trainer).
     pub fn config(&self) -> String {
-        self.trainer.borrow().as_ref().map(|t| t.config.to_text()).unwrap_or_default()
+        self.config.borrow().clone()
     }
 
     /// Iterations the trainer has completed.
     pub fn step(&self) -> f64 {
-        self.trainer.borrow().as_ref().map_or(0.0, |t| t.step as f64)
+        self.step.get() as f64
     }
 
     /// Runs `steps` iterations and resolves with their losses as a Float32Array of
@@ -147,21 +162,35 @@ impl Lab {
     pub async fn train(&self, steps: u32) -> std::result::Result<Vec<f32>, JsError> {
         let mut t = self.take_trainer()?;
         let result = run(&self.gpu, &mut t, steps).await;
-        self.trainer.replace(Some(t));
-        self.busy.set(false);
+        self.give_back(t);
         result.map_err(js)
     }
 
-    /// `n` samples from fixed noise (the generator's seed), tiled `cols` wide, each pixel drawn
-    /// `scale`×`scale`: from the trainer's generator (`trained`) or the pretrained one.
-    pub async fn grid(&self, trained: bool, n: u32, cols: u32, scale: u32) -> std::result::Result<Grid, JsError> {
-        let z = |c: &Config| fixed_noise(c.seed, n as usize, c.z);
+    /// `n` samples tiled `cols` wide, each pixel drawn `scale`×`scale`, from the trainer's
+    /// generator (`trained`) or the pretrained one. The noise is the fixed noise of `seed`, or of
+    /// the generator's own training seed when `seed` is undefined (as in the native sample grids).
+    pub async fn grid(
+        &self,
+        trained: bool,
+        n: u32,
+        cols: u32,
+        scale: u32,
+        seed: Option<u32>,
+    ) -> std::result::Result<Grid, JsError> {
+        let z = |c: &Config| fixed_noise(seed.map_or(c.seed, u64::from), n as usize, c.z);
         self.draw(trained, z, cols, scale).await
     }
 
     /// A walk through latent space: `steps` images on the straight line between noise vectors
     /// drawn with seeds `from` and `to`, in one row.
-    pub async fn walk(&self, trained: bool, from: u32, to: u32, steps: u32, scale: u32) -> std::result::Result<Grid, JsError> {
+    pub async fn walk(
+        &self,
+        trained: bool,
+        from: u32,
+        to: u32,
+        steps: u32,
+        scale: u32,
+    ) -> std::result::Result<Grid, JsError> {
         let z = |c: &Config| {
             let a = fixed_noise(from as u64, 1, c.z);
             let b = fixed_noise(to as u64, 1, c.z);
@@ -175,8 +204,7 @@ impl Lab {
     pub async fn checkpoint(&self, f16: bool) -> std::result::Result<Vec<u8>, JsError> {
         let t = self.take_trainer()?;
         let c = t.checkpoint(&self.gpu).await;
-        self.trainer.replace(Some(t));
-        self.busy.set(false);
+        self.give_back(t);
         let mut c = c.map_err(js)?;
         if f16 {
             c.tensors.retain(|name, _| name.starts_with("generator."));
@@ -227,18 +255,31 @@ impl Lab {
         if self.busy.get() {
             return Err(JsError::new("the trainer is busy with another call; await it before replacing it"));
         }
+        self.config.replace(t.config.to_text());
+        self.step.set(t.step);
         self.trainer.replace(Some(t));
         Ok(())
     }
 
+    fn give_back(&self, t: Trainer) {
+        self.step.set(t.step);
+        self.trainer.replace(Some(t));
+        self.busy.set(false);
+    }
+
     /// Samples noise `z(config)` through the chosen generator and tiles the images as RGBA.
-    async fn draw(&self, trained: bool, z: impl Fn(&Config) -> Vec<f32>, cols: u32, scale: u32) -> std::result::Result<Grid, JsError> {
+    async fn draw(
+        &self,
+        trained: bool,
+        z: impl Fn(&Config) -> Vec<f32>,
+        cols: u32,
+        scale: u32,
+    ) -> std::result::Result<Grid, JsError> {
         let images = if trained {
             let t = self.take_trainer()?;
             let noise = z(&t.config);
             let images = t.sample(&self.gpu, &noise).await;
-            self.trainer.replace(Some(t));
-            self.busy.set(false);
+            self.give_back(t);
             images
         } else {
             // Taken out so no RefCell borrow is held across the await.
@@ -250,7 +291,8 @@ impl Lab {
             self.pretrained.replace(Some(p));
             images
         };
-        let (width, height, grey) = image::grid(&images.map_err(js)?, 28, 28, cols as usize, 2, scale as usize).map_err(js)?;
+        let (width, height, grey) =
+            image::grid(&images.map_err(js)?, 28, 28, cols as usize, 2, scale as usize).map_err(js)?;
         let rgba = grey.iter().flat_map(|&v| [v, v, v, 255]).collect();
         Ok(Grid { width, height, rgba })
     }

@@ -141,30 +141,31 @@ fn conv2d_bwd_x(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     for (var j = 0u; j < CB; j++) {
         wcol[j] = p.w_off + min(ci0 + j, p.c_in - 1u) * kk;
     }
+    // kh0, kw0: the first taps that reach this row and these columns, landing at oh0 and (column
+    // t = 0) ow0; each later tap, s further on, lands one row or column earlier: no division in the loops.
     let kh0 = (ih + p.pad) % s;
     let kw0 = (r + p.pad) % s;
+    let oh0 = i32((ih + p.pad) / s);
+    let ow0 = i32((r + p.pad) / s + q * PB);
     var acc: array<vec4<f32>, 4>;
     for (var co = 0u; co < p.c_out; co++) {
-        for (var kh = kh0; kh < p.k; kh += s) {
-            if (ih + p.pad < kh) {
-                break;
+        var oh = oh0;
+        for (var kh = kh0; kh < p.k && oh >= 0; kh += s) {
+            if (oh < i32(p.ho)) {
+                let dyrow = ((n * p.c_out + co) * p.ho + u32(oh)) * p.wo;
+                let wtap = (co * p.c_in * p.k + kh) * p.k;
+                var ow = ow0;
+                for (var kw = kw0; kw < p.k; kw += s) {
+                    let dv = dy_cols(dyrow, ow);
+                    let t = wtap + kw;
+                    acc[0] += prm[wcol[0] + t] * dv;
+                    acc[1] += prm[wcol[1] + t] * dv;
+                    acc[2] += prm[wcol[2] + t] * dv;
+                    acc[3] += prm[wcol[3] + t] * dv;
+                    ow -= 1;
+                }
             }
-            let oh = (ih + p.pad - kh) / s;
-            if (oh >= p.ho) {
-                continue;
-            }
-            let dyrow = ((n * p.c_out + co) * p.ho + oh) * p.wo;
-            let wtap = (co * p.c_in * p.k + kh) * p.k;
-            for (var kw = kw0; kw < p.k; kw += s) {
-                // r + pad − kw is a multiple of s, so the signed division is exact.
-                let ow0 = (i32(r + p.pad) - i32(kw)) / i32(s) + i32(q * PB);
-                let dv = dy_cols(dyrow, ow0);
-                let t = wtap + kw;
-                acc[0] += prm[wcol[0] + t] * dv;
-                acc[1] += prm[wcol[1] + t] * dv;
-                acc[2] += prm[wcol[2] + t] * dv;
-                acc[3] += prm[wcol[3] + t] * dv;
-            }
+            oh -= 1;
         }
     }
     for (var j = 0u; j < CB; j++) {

@@ -83,30 +83,31 @@ fn conv_transpose2d_fwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(
     for (var j = 0u; j < CB; j++) {
         wcol[j] = p.w_off + min(co0 + j, p.c_out - 1u) * kk;
     }
+    // kh0, kw0: the first taps that reach this row and these columns, landing at ih0 and (column
+    // t = 0) iw0; each later tap, s further on, lands one row or column earlier: no division in the loops.
     let kh0 = (oh + p.pad) % s;
     let kw0 = (r + p.pad) % s;
+    let ih0 = i32((oh + p.pad) / s);
+    let iw0 = i32((r + p.pad) / s + q * PB);
     var acc: array<vec4<f32>, 4>;
     for (var ci = 0u; ci < p.c_in; ci++) {
-        for (var kh = kh0; kh < p.k; kh += s) {
-            if (oh + p.pad < kh) {
-                break;
+        var ih = ih0;
+        for (var kh = kh0; kh < p.k && ih >= 0; kh += s) {
+            if (ih < i32(p.h)) {
+                let xrow = ((n * p.c_in + ci) * p.h + u32(ih)) * p.w;
+                let wtap = (ci * p.c_out * p.k + kh) * p.k;
+                var iw = iw0;
+                for (var kw = kw0; kw < p.k; kw += s) {
+                    let xv = x_cols(xrow, iw);
+                    let t = wtap + kw;
+                    acc[0] += prm[wcol[0] + t] * xv;
+                    acc[1] += prm[wcol[1] + t] * xv;
+                    acc[2] += prm[wcol[2] + t] * xv;
+                    acc[3] += prm[wcol[3] + t] * xv;
+                    iw -= 1;
+                }
             }
-            let ih = (oh + p.pad - kh) / s;
-            if (ih >= p.h) {
-                continue;
-            }
-            let xrow = ((n * p.c_in + ci) * p.h + ih) * p.w;
-            let wtap = (ci * p.c_out * p.k + kh) * p.k;
-            for (var kw = kw0; kw < p.k; kw += s) {
-                // r + pad − kw is a multiple of s, so the signed division is exact.
-                let iw0 = (i32(r + p.pad) - i32(kw)) / i32(s) + i32(q * PB);
-                let xv = x_cols(xrow, iw0);
-                let t = wtap + kw;
-                acc[0] += prm[wcol[0] + t] * xv;
-                acc[1] += prm[wcol[1] + t] * xv;
-                acc[2] += prm[wcol[2] + t] * xv;
-                acc[3] += prm[wcol[3] + t] * xv;
-            }
+            ih -= 1;
         }
     }
     for (var j = 0u; j < CB; j++) {

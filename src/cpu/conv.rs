@@ -37,28 +37,29 @@ impl ConvDims {
 
 /// Calls `f(xi, wi, yi)` for every product x[xi]·w[wi] that Conv2d adds into y[yi]:
 /// y[n,co,oh,ow] += x[n, ci, oh·s − pad + kh, ow·s − pad + kw] · w[co,ci,kh,kw].
+/// Rows and columns are compared in padded coordinates (ih + pad), which stay unsigned.
 fn conv2d_taps(d: &ConvDims, mut f: impl FnMut(usize, usize, usize)) {
     let (ho, wo) = d.conv2d_out();
-    let (s, pad, k) = (d.stride as isize, d.pad as isize, d.k);
+    let (s, pad, k) = (d.stride, d.pad, d.k);
     for n in 0..d.n {
         for co in 0..d.c_out {
             for ci in 0..d.c_in {
+                let x_plane = (n * d.c_in + ci) * d.h * d.w;
+                let y_plane = (n * d.c_out + co) * ho * wo;
                 for kh in 0..k {
                     for oh in 0..ho {
-                        let ih = oh as isize * s - pad + kh as isize;
-                        if ih < 0 || ih >= d.h as isize {
+                        let ih_pad = oh * s + kh;
+                        if ih_pad < pad || ih_pad >= d.h + pad {
                             continue;
                         }
+                        let (x_row, y_row) = (x_plane + (ih_pad - pad) * d.w, y_plane + oh * wo);
                         for kw in 0..k {
                             let wi = ((co * d.c_in + ci) * k + kh) * k + kw;
                             for ow in 0..wo {
-                                let iw = ow as isize * s - pad + kw as isize;
-                                if iw < 0 || iw >= d.w as isize {
-                                    continue;
+                                let iw_pad = ow * s + kw;
+                                if iw_pad >= pad && iw_pad < d.w + pad {
+                                    f(x_row + iw_pad - pad, wi, y_row + ow);
                                 }
-                                let xi = ((n * d.c_in + ci) * d.h + ih as usize) * d.w + iw as usize;
-                                let yi = ((n * d.c_out + co) * ho + oh) * wo + ow;
-                                f(xi, wi, yi);
                             }
                         }
                     }
@@ -70,28 +71,29 @@ fn conv2d_taps(d: &ConvDims, mut f: impl FnMut(usize, usize, usize)) {
 
 /// Calls `f(xi, wi, yi)` for every product x[xi]·w[wi] that ConvTranspose2d adds into y[yi]:
 /// y[n, co, ih·s − pad + kh, iw·s − pad + kw] += x[n,ci,ih,iw] · w[ci,co,kh,kw].
+/// Rows and columns are compared in padded coordinates (oh + pad), which stay unsigned.
 fn conv_transpose2d_taps(d: &ConvDims, mut f: impl FnMut(usize, usize, usize)) {
     let (ho, wo) = d.conv_transpose2d_out();
-    let (s, pad, k) = (d.stride as isize, d.pad as isize, d.k);
+    let (s, pad, k) = (d.stride, d.pad, d.k);
     for n in 0..d.n {
         for ci in 0..d.c_in {
             for co in 0..d.c_out {
+                let x_plane = (n * d.c_in + ci) * d.h * d.w;
+                let y_plane = (n * d.c_out + co) * ho * wo;
                 for kh in 0..k {
                     for ih in 0..d.h {
-                        let oh = ih as isize * s - pad + kh as isize;
-                        if oh < 0 || oh >= ho as isize {
+                        let oh_pad = ih * s + kh;
+                        if oh_pad < pad || oh_pad >= ho + pad {
                             continue;
                         }
+                        let (x_row, y_row) = (x_plane + ih * d.w, y_plane + (oh_pad - pad) * wo);
                         for kw in 0..k {
                             let wi = ((ci * d.c_out + co) * k + kh) * k + kw;
                             for iw in 0..d.w {
-                                let ow = iw as isize * s - pad + kw as isize;
-                                if ow < 0 || ow >= wo as isize {
-                                    continue;
+                                let ow_pad = iw * s + kw;
+                                if ow_pad >= pad && ow_pad < wo + pad {
+                                    f(x_row + iw, wi, y_row + ow_pad - pad);
                                 }
-                                let xi = ((n * d.c_in + ci) * d.h + ih) * d.w + iw;
-                                let yi = ((n * d.c_out + co) * ho + oh as usize) * wo + ow as usize;
-                                f(xi, wi, yi);
                             }
                         }
                     }

@@ -70,9 +70,20 @@ fn naive_and_blocked_gemm_agree() {
     let c1 = Tensor::zeros(gpu, &[m, n]).unwrap();
     let c2 = Tensor::zeros(gpu, &[m, n]).unwrap();
     let p = GemmParams {
-        m: m as u32, n: n as u32, k: k as u32, accumulate: 0,
-        a_off: 0, a_ms: k as u32, a_ks: 1, b_off: 0, b_ks: n as u32, b_ns: 1,
-        c_off: 0, c_ms: n as u32, bias_off: NO_BIAS, _pad: [0; 3],
+        m: m as u32,
+        n: n as u32,
+        k: k as u32,
+        accumulate: 0,
+        a_off: 0,
+        a_ms: k as u32,
+        a_ks: 1,
+        b_off: 0,
+        b_ks: n as u32,
+        b_ns: 1,
+        c_off: 0,
+        c_ms: n as u32,
+        bias_off: NO_BIAS,
+        _pad: [0; 3],
     };
     let mut s = Step::new(gpu);
     gemm(&mut s, &p, &c1.buf, &a.buf, &b.buf, &b.buf).unwrap();

@@ -7,6 +7,7 @@ mod adam;
 mod batch_norm;
 mod conv;
 mod elementwise;
+mod gather;
 mod linear;
 mod loss;
 mod mlp;

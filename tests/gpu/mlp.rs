@@ -23,7 +23,8 @@ fn mlp_fits_a_regression_target() {
     let a = net.activations(gpu, n, Default::default()).unwrap();
     let x = rand(1, n * i);
     // A smooth target every sample can reach: t = 0.5·sin(x0 + 2·x1) + 0.3·x2·x3.
-    let t: Vec<f64> = (0..n).map(|r| 0.5 * (x[r * i] + 2.0 * x[r * i + 1]).sin() + 0.3 * x[r * i + 2] * x[r * i + 3]).collect();
+    let t: Vec<f64> =
+        (0..n).map(|r| 0.5 * (x[r * i] + 2.0 * x[r * i + 1]).sin() + 0.3 * x[r * i + 2] * x[r * i + 3]).collect();
     a.input().write(gpu, &to_f32(&x)).unwrap();
     let target = Tensor::from_slice(gpu, &[n, 1], &to_f32(&t)).unwrap();
     let losses = Tensor::zeros(gpu, &[1]).unwrap();

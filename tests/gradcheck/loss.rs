@@ -6,7 +6,8 @@ use nanogan::loss::Term;
 fn loss_gradients() {
     let y: Vec<f64> = rand(1, 7).iter().map(|v| 3.0 * v).collect();
     let t = rand(2, 7);
-    for term in [Term::Mse, Term::LeastSquares(1.0), Term::LeastSquares(-1.0), Term::BceLogits(1.0), Term::BceLogits(0.0)]
+    for term in
+        [Term::Mse, Term::LeastSquares(1.0), Term::LeastSquares(-1.0), Term::BceLogits(1.0), Term::BceLogits(0.0)]
     {
         let (_, dy) = loss(term, &y, &t);
         assert_grad(&format!("{term:?}"), &dy, &numeric_grad(&y, |y| loss(term, y, &t).0));

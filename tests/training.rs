@@ -1,0 +1,164 @@
+//! The trainer on the real bundled digits: short seeded runs of every loss, resume, NaN
+//! handling, checkpoints and sampling. Runs on the GPU (lavapipe in CI).
+
+use nanogan::checkpoint::Checkpoint;
+use nanogan::config::{Config, GanLoss};
+use nanogan::data::Dataset;
+use nanogan::presets::Preset;
+use nanogan::train::{fixed_noise, Trainer};
+use nanogan::Gpu;
+use std::sync::OnceLock;
+
+fn gpu() -> Option<&'static Gpu> {
+    static GPU: OnceLock<Result<Gpu, String>> = OnceLock::new();
+    match GPU.get_or_init(|| Gpu::new_blocking().map_err(|e| e.to_string())) {
+        Ok(g) => Some(g),
+        Err(e) if std::env::var("NANOGAN_ALLOW_NO_GPU").as_deref() == Ok("1") => {
+            eprintln!("skipping GPU test (NANOGAN_ALLOW_NO_GPU=1): {e}");
+            None
+        }
+        Err(e) => panic!("{e}\n(set NANOGAN_ALLOW_NO_GPU=1 to skip GPU tests on purpose)"),
+    }
+}
+
+fn digits() -> &'static Dataset {
+    static DATA: OnceLock<Dataset> = OnceLock::new();
+    DATA.get_or_init(|| Dataset::bundled().expect("bundled digits"))
+}
+
+/// Mean over pixels of the per-pixel standard deviation across samples (0 for a constant output).
+fn spread(images: &[f32], n: usize) -> f64 {
+    let len = images.len() / n;
+    let mut total = 0.0;
+    for j in 0..len {
+        let mean = (0..n).map(|i| images[i * len + j] as f64).sum::<f64>() / n as f64;
+        let var = (0..n).map(|i| (images[i * len + j] as f64 - mean).powi(2)).sum::<f64>() / n as f64;
+        total += var.sqrt();
+    }
+    total / len as f64
+}
+
+fn run(gpu: &Gpu, config: Config, steps: u64) -> Trainer {
+    let mut t = Trainer::new(gpu, config, digits()).unwrap();
+    pollster::block_on(t.train(gpu, steps, |_| {})).unwrap();
+    t
+}
+
+/// A few hundred seeded steps of the mlp pair with each loss: losses stay finite and in the
+/// range each objective allows, D learns something, and samples differ from one another.
+#[test]
+fn mlp_trains_with_every_loss() {
+    let Some(gpu) = gpu() else { return };
+    let losses = [
+        (GanLoss::Lsgan { a: 0.0, b: 1.0, c: 1.0 }, 1.5, 3.0),
+        (GanLoss::Lsgan { a: -1.0, b: 1.0, c: 0.0 }, 3.0, 3.0),
+        (GanLoss::Bgan, 3.0, 20.0),
+        (GanLoss::Standard, 3.0, 10.0),
+    ];
+    for (loss, d_max, g_max) in losses {
+        let config = Config { loss, batch: 32, seed: 7, log_every: 25, ..Config::for_model(Preset::Mlp) };
+        let t = run(gpu, config, 200);
+        assert_eq!(t.log.len(), 200);
+        for e in &t.log {
+            assert!(e.d_loss.is_finite() && e.g_loss.is_finite(), "{loss:?} step {}: {e:?}", e.step);
+            assert!((0.0..d_max).contains(&e.d_loss), "{loss:?} step {}: D loss {}", e.step, e.d_loss);
+            assert!((0.0..g_max).contains(&e.g_loss), "{loss:?} step {}: G loss {}", e.step, e.g_loss);
+        }
+        let mean =
+            |r: std::ops::Range<usize>| t.log[r.clone()].iter().map(|e| e.d_loss as f64).sum::<f64>() / r.len() as f64;
+        let (early, late) = (mean(0..10), mean(190..200));
+        assert!(late < early, "{loss:?}: D loss did not fall ({early:.4} -> {late:.4})");
+        let z = fixed_noise(1, 64, 100);
+        let images = pollster::block_on(t.sample(gpu, &z)).unwrap();
+        assert!(images.iter().all(|v| v.is_finite() && (-1.0..=1.0).contains(v)));
+        let s = spread(&images, 64);
+        assert!(s > 0.05, "{loss:?}: samples nearly constant (mean per-pixel std {s:.4})");
+    }
+}
+
+/// Resuming from a checkpoint reproduces the uninterrupted run bit for bit.
+#[test]
+fn resume_reproduces_the_uninterrupted_run() {
+    let Some(gpu) = gpu() else { return };
+    let config = Config { batch: 8, seed: 3, log_every: 2, ..Config::for_model(Preset::Mlp) };
+    let straight = run(gpu, config.clone(), 6);
+    let first = run(gpu, config, 3);
+    let bytes = pollster::block_on(first.checkpoint(gpu)).unwrap().to_bytes(false).unwrap();
+    drop(first);
+    let c = Checkpoint::from_bytes(&bytes, "resume test").unwrap();
+    let mut resumed = Trainer::resume(gpu, &c, digits()).unwrap();
+    assert_eq!(resumed.step, 3);
+    pollster::block_on(resumed.train(gpu, 3, |_| {})).unwrap();
+    assert_eq!(&straight.log[3..], &resumed.log[..], "losses after resuming");
+    let a = pollster::block_on(straight.checkpoint(gpu)).unwrap();
+    let b = pollster::block_on(resumed.checkpoint(gpu)).unwrap();
+    assert_eq!(a.tensors.len(), b.tensors.len());
+    for (name, t) in &a.tensors {
+        let u = &b.tensors[name];
+        assert!(t.data.iter().zip(&u.data).all(|(x, y)| x.to_bits() == y.to_bits()), "{name} differs after resume");
+    }
+    assert_eq!(a.metadata.get("generator.clock"), b.metadata.get("generator.clock"));
+}
+
+/// The convolutional pair runs a few iterations with finite losses and correct sample shapes.
+#[test]
+fn dcgan_takes_a_few_steps() {
+    let Some(gpu) = gpu() else { return };
+    let config = Config { batch: 8, seed: 1, log_every: 2, ..Config::for_model(Preset::Dcgan) };
+    let t = run(gpu, config, 3);
+    assert_eq!(t.log.len(), 3);
+    assert!(t.log.iter().all(|e| e.d_loss.is_finite() && e.g_loss.is_finite()), "{:?}", t.log);
+    let images = pollster::block_on(t.sample(gpu, &fixed_noise(2, 4, 100))).unwrap();
+    assert_eq!(images.len(), 4 * 784);
+    assert!(spread(&images, 4) > 1e-4);
+}
+
+/// A NaN loss stops training with an error naming the step.
+#[test]
+fn nan_loss_stops_training_with_the_step() {
+    let Some(gpu) = gpu() else { return };
+    let config = Config { batch: 4, log_every: 5, ..Config::for_model(Preset::Mlp) };
+    let mut t = Trainer::new(gpu, config, digits()).unwrap();
+    pollster::block_on(t.train(gpu, 2, |_| {})).unwrap();
+    let mut w = pollster::block_on(t.d.arena.read(gpu, "discriminator.4.weight")).unwrap();
+    w[0] = f32::NAN;
+    t.d.arena.write(gpu, "discriminator.4.weight", &w).unwrap();
+    let e = pollster::block_on(t.train(gpu, 3, |_| {})).unwrap_err().to_string();
+    assert!(e.contains("at step 3") && e.contains("NaN"), "{e}");
+}
+
+/// f16 generator checkpoints sample like the f32 model they came from.
+#[test]
+fn f16_generator_checkpoint_samples_like_f32() {
+    let Some(gpu) = gpu() else { return };
+    let config = Config { batch: 8, log_every: 2, ..Config::for_model(Preset::Mlp) };
+    let t = run(gpu, config.clone(), 2);
+    let mut c = pollster::block_on(t.checkpoint(gpu)).unwrap();
+    c.tensors.retain(|n, _| n.starts_with("generator."));
+    let half = Checkpoint::from_bytes(&c.to_bytes(true).unwrap(), "f16").unwrap();
+    assert!(half.tensors.keys().all(|n| !n.contains("exp_avg")));
+    let g = config.model.generator(gpu, config.z, config.init, 99).unwrap();
+    half.restore(gpu, &g).unwrap();
+    let z = fixed_noise(5, 16, 100);
+    let a = pollster::block_on(t.sample(gpu, &z)).unwrap();
+    let b = pollster::block_on(nanogan::train::sample(gpu, &g, 100, &z)).unwrap();
+    let max = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+    assert!(max < 0.05, "f16 samples differ by up to {max}");
+    // A checkpoint of the wrong model is refused by name.
+    let d = config.model.discriminator(gpu, config.init, 0).unwrap();
+    let e = half.restore(gpu, &d).unwrap_err().to_string();
+    assert!(e.contains("discriminator.0.weight"), "{e}");
+}
+
+#[test]
+fn config_text_round_trips() {
+    let c = Config {
+        loss: GanLoss::Lsgan { a: -1.0, b: 1.0, c: 0.0 },
+        lr_d: 4e-4,
+        d_steps: 2,
+        seed: u64::MAX,
+        ..Config::for_model(Preset::Dcgan)
+    };
+    assert_eq!(Config::from_text(&c.to_text()).unwrap(), c);
+    assert!(Config::from_text("model=gan").unwrap_err().to_string().contains("unknown model"));
+}
