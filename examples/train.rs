@@ -9,7 +9,7 @@ use nanogan::config::{Config, GanLoss};
 use nanogan::data::Dataset;
 use nanogan::image::{grid, npy_f32, png_grey};
 use nanogan::presets::Preset;
-use nanogan::train::{fixed_noise, Trainer};
+use nanogan::train::{fixed_noise, LogEntry, Trainer};
 use nanogan::{Error, Gpu, Init, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -174,18 +174,16 @@ fn run(args: Args) -> Result<()> {
     let target = trainer.step + args.steps;
     let start = Instant::now();
     let first_step = trainer.step;
-    let mut losses_csv = String::new();
+    let csv = out.join("losses.csv");
     if trainer.step == 0 {
-        losses_csv.push_str("step,d_loss,g_loss\n");
+        std::fs::write(&csv, "step,d_loss,g_loss\n").map_err(|e| nanogan::error::io_error(&csv, e))?;
     }
     while trainer.step < target {
         trainer.submit_iteration(&gpu)?;
         let end = trainer.step == target;
         if trainer.log_due() || end {
             let entries = pollster::block_on(trainer.read_losses(&gpu))?;
-            for e in &entries {
-                losses_csv += &format!("{},{},{}\n", e.step, e.d_loss, e.g_loss);
-            }
+            append_losses(&csv, &entries)?;
             if let (Some(last), false) = (entries.last(), args.quiet) {
                 progress(trainer.step - first_step, args.steps, start, last.d_loss, last.g_loss);
             }
@@ -196,9 +194,7 @@ fn run(args: Args) -> Result<()> {
         if args.checkpoint_every > 0 && trainer.step % args.checkpoint_every == 0 && !end {
             // Losses are read (and checked finite) before a checkpoint is written.
             let entries = pollster::block_on(trainer.read_losses(&gpu))?;
-            for e in &entries {
-                losses_csv += &format!("{},{},{}\n", e.step, e.d_loss, e.g_loss);
-            }
+            append_losses(&csv, &entries)?;
             save(&gpu, &trainer, &out, false)?;
         }
     }
@@ -206,7 +202,6 @@ fn run(args: Args) -> Result<()> {
         eprintln!();
     }
     let seconds = start.elapsed().as_secs_f64();
-    append(&out.join("losses.csv"), &losses_csv)?;
     save(&gpu, &trainer, &out, args.f16)?;
     let grid_path = out.join("samples.png");
     write_grid(&gpu, &trainer, &noise, &grid_path)?;
@@ -247,7 +242,8 @@ fn save(gpu: &Gpu, trainer: &Trainer, out: &Path, f16: bool) -> Result<()> {
     Ok(())
 }
 
-fn append(path: &Path, text: &str) -> Result<()> {
+fn append_losses(path: &Path, entries: &[LogEntry]) -> Result<()> {
+    let text: String = entries.iter().map(|e| format!("{},{},{}\n", e.step, e.d_loss, e.g_loss)).collect();
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

@@ -15,6 +15,7 @@ import gzip
 import json
 import os
 import statistics
+import struct
 import sys
 import time
 
@@ -22,7 +23,6 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from safetensors.numpy import save_file
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import philox  # noqa: E402
@@ -73,10 +73,8 @@ def generator(preset):
 
 def discriminator(preset):
     lrelu = lambda: nn.LeakyReLU(0.2)  # noqa: E731
-    if preset == "mlp":
-        layers = [nn.Flatten(), nn.Linear(784, 512), lrelu(), nn.Linear(512, 256), lrelu(), nn.Linear(256, 1)]
-        # nanogan's mlp D takes (N, 784) directly: drop the Flatten so indices match (D.0 = Linear).
-        return nn.Sequential(*layers[1:])
+    if preset == "mlp":  # takes (N, 784), as nanogan's
+        return nn.Sequential(nn.Linear(784, 512), lrelu(), nn.Linear(512, 256), lrelu(), nn.Linear(256, 1))
     return nn.Sequential(
         nn.Conv2d(1, 64, 4, 2, 1), lrelu(),
         nn.Conv2d(64, 128, 4, 2, 1), nn.BatchNorm2d(128), lrelu(),
@@ -174,6 +172,21 @@ def sample_indices(n):
     return (j * np.uint64(n - 1)) // np.uint64(SAMPLE - 1)
 
 
+def save_file(tensors, path, metadata):
+    """safetensors, byte for byte the same on every run (the library's writer orders the
+    metadata by hash): header keys sorted, data in name order, header padded to 8 bytes."""
+    header, offset, blobs = {"__metadata__": dict(sorted(metadata.items()))}, 0, []
+    for name in sorted(tensors):
+        x = np.ascontiguousarray(tensors[name], dtype="<f4")
+        header[name] = {"dtype": "F32", "shape": list(x.shape), "data_offsets": [offset, offset + x.nbytes]}
+        blobs.append(x.tobytes())
+        offset += x.nbytes
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
 def put(out, key, x):
     """Stores x whole if small, else a fixed sample plus [Σx, Σ|x|, √Σx²] (in f64, kept as f32)."""
     # A copy: state_dict tensors are live views that later steps update in place.
@@ -187,9 +200,8 @@ def put(out, key, x):
     out[key + ".stats"] = np.array([x64.sum(), np.abs(x64).sum(), np.sqrt((x64 * x64).sum())], np.float32)
 
 
-def put_state(out, prefix, model, opt):
+def put_state(out, name, model, opt):
     """Parameters, BN running stats and Adam moments under nanogan's checkpoint names."""
-    name = "generator" if prefix == "g" else "discriminator"
     sd = model.state_dict()
     params = dict(model.named_parameters())
     for k, v in sd.items():
@@ -280,8 +292,8 @@ def run(preset, stem, loss, a, b, c, inputs, bn_momentum=None):
         for k in ("y_real", "y_fake", "y_gen", "x_fake"):
             put(out, f"iter{i + 1}/{k}", r[k])
         state = {}
-        put_state(state, "g", g, opt_g)
-        put_state(state, "d", d, opt_d)
+        put_state(state, "generator", g, opt_g)
+        put_state(state, "discriminator", d, opt_d)
         for k, v in state.items():
             out[f"iter{i + 1}/{k}"] = v
         if i + 1 < ITERS:
@@ -320,6 +332,34 @@ def dump(out_dir, bn_momentum=None):
                   f"losses {out['losses'].tolist()} ({time.time() - t0:.1f}s)")
 
 
+def spread(preset, stem="lsgan"):
+    """How far PyTorch's own f32 run is from its f64 run, per tensor, over the dumped iterations:
+    the scale of f32 rounding that the Rust test's tolerances have to admit."""
+    _, loss, a, b, c = next(entry for entry in LOSSES if entry[0] == stem)
+    x_real, z_d, z_g = load_inputs()
+    runs = []
+    for dtype in (torch.float32, torch.float64):
+        g, d = models(preset, PRESETS[preset])
+        g, d = g.to(dtype), d.to(dtype)
+        opt_g, opt_d = adam(g), adam(d)
+        snaps = []
+        for i in range(ITERS):
+            xr = x_real[i].reshape(BATCH, 1, 28, 28) if preset == "dcgan" else x_real[i]
+            r = iteration(g, d, opt_g, opt_d, xr.to(dtype), z_d[i].to(dtype), z_g[i].to(dtype), *terms(loss, a, b, c))
+            snap = {k: v.double().clone() for k, v in r.items()}
+            for name, model, opt in (("generator", g, opt_g), ("discriminator", d, opt_d)):
+                for k, p in model.named_parameters():
+                    snap[f"{name}.{k}"] = p.detach().double().clone()
+                    snap[f"optim.{name}.{k}.exp_avg"] = opt.state[p]["exp_avg"].double().clone()
+            snaps.append(snap)
+        runs.append(snaps)
+    print(f"{preset} {stem}: max |f32 − f64| / max |f64| per tensor")
+    for i in range(ITERS):
+        for k, y in runs[1][i].items():
+            d = (runs[0][i][k] - y).abs().max().item() / max(y.abs().max().item(), 1e-30)
+            print(f"  iter {i + 1} {k:45s} {d:.1e}")
+
+
 def bench(batch=64, steps=20, runs=5):
     """Median training iterations/s (one D step + one G step) of the twin at `batch`."""
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {batch}, "
@@ -342,7 +382,8 @@ def bench(batch=64, steps=20, runs=5):
                 iteration(g, d, opt_g, opt_d, x, zd, zg, *t)
             rates.append(steps / (time.perf_counter() - t0))
         results[preset] = statistics.median(rates)
-        print(f"{preset:6} {results[preset]:8.2f} steps/s  (runs: {', '.join(f'{r:.2f}' for r in rates)})")
+        print(f"{preset:6} median {results[preset]:6.2f} steps/s, best {max(rates):6.2f}  "
+              f"(runs: {', '.join(f'{r:.2f}' for r in rates)})")
     return results
 
 
@@ -350,6 +391,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=GOLDEN, help="directory for the dumps (default tests/golden)")
     ap.add_argument("--bench", action="store_true", help="time the twin at batch 64 instead of dumping")
+    ap.add_argument("--spread", metavar="PRESET", choices=list(PRESETS),
+                    help="print PyTorch's own f32-vs-f64 differences (what the tolerances must admit)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (dumps default to 1)")
     ap.add_argument("--bn-momentum", type=float, default=None,
                     help="deliberately wrong BN momentum, to see the Rust test fail (never for tests/golden)")
@@ -362,6 +405,9 @@ def main():
         bench()
         return
     torch.set_num_threads(args.threads or 1)
+    if args.spread:
+        spread(args.spread)
+        return
     if args.bn_momentum is not None and os.path.abspath(args.out) == os.path.abspath(GOLDEN):
         sys.exit("--bn-momentum writes broken dumps: give --out a scratch directory")
     dump(args.out, args.bn_momentum)

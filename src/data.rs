@@ -1,12 +1,15 @@
 //! MNIST-format data: the IDX reader (raw or gzipped) and the image set the trainer keeps on the
 //! GPU as bytes.
 
-use crate::error::{io_error, Error, Result};
+#[cfg(not(target_arch = "wasm32"))]
+use crate::error::io_error;
+use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::kernels::{grid_1d, Kernel, WG};
 use crate::step::Step;
 use crate::tensor::{expect_shape, Tensor};
 use std::io::Read;
+#[cfg(not(target_arch = "wasm32"))]
 use std::path::{Path, PathBuf};
 
 /// An IDX array of unsigned bytes (type code 0x08), the only element type MNIST uses.

@@ -85,7 +85,9 @@ impl Gpu {
 
     /// One line for logs: adapter name and backend.
     pub fn describe(&self) -> String {
-        format!("{} ({:?}, {:?})", self.info.name, self.info.backend, self.info.device_type)
+        // Browsers keep adapter names private, so wgpu reports an empty one there.
+        let name = if self.info.name.is_empty() { "WebGPU adapter" } else { &self.info.name };
+        format!("{name} ({:?}, {:?})", self.info.backend, self.info.device_type)
     }
 
     pub fn has_timestamps(&self) -> bool {

@@ -64,14 +64,15 @@ fn mlp_trains_with_every_loss() {
             assert!((0.0..d_max).contains(&e.d_loss), "{loss:?} step {}: D loss {}", e.step, e.d_loss);
             assert!((0.0..g_max).contains(&e.g_loss), "{loss:?} step {}: G loss {}", e.step, e.g_loss);
         }
-        let mean =
-            |r: std::ops::Range<usize>| t.log[r.clone()].iter().map(|e| e.d_loss as f64).sum::<f64>() / r.len() as f64;
-        let (early, late) = (mean(0..10), mean(190..200));
-        assert!(late < early, "{loss:?}: D loss did not fall ({early:.4} -> {late:.4})");
+        // D starts at chance (0.5 for LSGAN's 0/1 codes, 2·ln 2 for BCE) and must learn to do better.
+        let first = t.log[0].d_loss as f64;
+        let late = t.log[180..].iter().map(|e| e.d_loss as f64).sum::<f64>() / 20.0;
+        assert!(late < 0.9 * first, "{loss:?}: D loss did not fall ({first:.4} at step 1, {late:.4} late)");
         let z = fixed_noise(1, 64, 100);
         let images = pollster::block_on(t.sample(gpu, &z)).unwrap();
         assert!(images.iter().all(|v| v.is_finite() && (-1.0..=1.0).contains(v)));
         let s = spread(&images, 64);
+        eprintln!("{loss:?}: D loss {first:.4} at step 1, {late:.4} late; sample spread {s:.4}");
         assert!(s > 0.05, "{loss:?}: samples nearly constant (mean per-pixel std {s:.4})");
     }
 }

@@ -1,0 +1,29 @@
+//! Adapter choice and device limits, each a clear error rather than a wgpu panic.
+
+use nanogan::{Error, Gpu, Tensor};
+
+#[test]
+fn unknown_adapter_name_is_an_error_listing_the_adapters() {
+    // Only this test in this binary touches NANOGAN_ADAPTER, so setting it is race-free.
+    // SAFETY: no other thread of this test binary reads or writes the environment.
+    unsafe { std::env::set_var("NANOGAN_ADAPTER", "no-such-adapter-xyz") };
+    let result = Gpu::new_blocking();
+    unsafe { std::env::remove_var("NANOGAN_ADAPTER") };
+    match result {
+        Err(Error::NoAdapter(m)) => assert!(m.contains("no-such-adapter-xyz"), "{m}"),
+        Err(e) => panic!("expected NoAdapter, got {e}"),
+        Ok(g) => panic!("NANOGAN_ADAPTER=no-such-adapter-xyz matched {}", g.describe()),
+    }
+    // With the variable gone the default adapter is found again (unless there is none).
+    match Gpu::new_blocking() {
+        Ok(gpu) => {
+            let e = Tensor::zeros(&gpu, &[1 << 16, 1 << 13]).unwrap_err().to_string();
+            assert!(e.contains("limit") && e.contains("bytes"), "{e}");
+            let e = Tensor::zeros(&gpu, &[1 << 20, 1 << 20]).unwrap_err().to_string();
+            assert!(e.contains("32 bits"), "{e}");
+            let e = Tensor::from_slice(&gpu, &[2, 2], &[1.0; 3]).unwrap_err().to_string();
+            assert!(e.contains("[2, 2]") && e.contains("3 were given"), "{e}");
+        }
+        Err(e) => assert!(std::env::var("NANOGAN_ALLOW_NO_GPU").as_deref() == Ok("1"), "{e}"),
+    }
+}

@@ -1,0 +1,197 @@
+// Browser test of the real page: serves web/ on localhost, drives Debian's Chromium (WebGPU on
+// SwiftShader, on the CPU) with playwright-core, and checks that
+//   1. the pretrained generator draws a non-blank sample grid,
+//   2. 20 training steps give finite losses that reach the chart, and the sample grid changes,
+//   3. the checkpoint and the f16 generator download and load back; a broken file gives a clear error,
+//   4. with WebGPU off, the page says so plainly instead of staying blank.
+// Screenshots go to $NANOGAN_SCREENSHOTS (default web/test/out), printed at the start.
+// Run through web/test/run.sh (installs, builds); alone: node web/test/browser.mjs.
+
+import { chromium } from "playwright-core";
+import http from "node:http";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, "..");
+const out = path.resolve(process.env.NANOGAN_SCREENSHOTS || path.join(here, "out"));
+const browserPath = process.env.CHROMIUM || "/usr/bin/chromium";
+const STEPS = Number(process.env.NANOGAN_TEST_STEPS || 20);
+fs.mkdirSync(out, { recursive: true });
+console.log(`screenshots: ${out}`);
+
+const BASE_FLAGS = [
+  "--no-sandbox", "--disable-quic", "--no-first-run", "--disable-background-networking",
+  "--disable-component-update", "--disable-sync",
+];
+const WEBGPU_FLAGS = [
+  "--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-vulkan=swiftshader",
+  "--use-webgpu-adapter=swiftshader",
+];
+const NO_WEBGPU_FLAGS = ["--disable-gpu", "--disable-features=WebGPU,WebGPUService"];
+
+// ---------------------------------------------------------------- static server for web/
+const TYPES = {
+  ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css",
+  ".wasm": "application/wasm", ".gz": "application/octet-stream", ".safetensors": "application/octet-stream",
+  ".png": "image/png",
+};
+function serve() {
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url, "http://localhost");
+    let file = path.normalize(path.join(root, decodeURIComponent(url.pathname)));
+    if (!file.startsWith(root)) return res.writeHead(403).end();
+    if (file.endsWith(path.sep)) file = path.join(file, "index.html");
+    fs.readFile(file, (err, data) => {
+      if (err) return res.writeHead(404).end("not found");
+      res.writeHead(200, { "content-type": TYPES[path.extname(file)] || "application/octet-stream" });
+      res.end(data);
+    });
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
+}
+
+// ---------------------------------------------------------------- checks
+const results = [];
+function check(name, ok, detail = "") {
+  results.push({ name, ok });
+  console.log(`${ok ? "ok  " : "FAIL"} ${name}${detail ? `: ${detail}` : ""}`);
+}
+
+async function launch(flags, name) {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), `nanogan-${name}-`));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: browserPath,
+    headless: true,
+    args: [...BASE_FLAGS, ...flags],
+    viewport: { width: 1160, height: 1400 },
+  });
+  const page = context.pages()[0] || (await context.newPage());
+  page.on("console", (m) => {
+    if (m.type() === "error" || m.type() === "warning") console.log(`  [console.${m.type()}] ${m.text()}`);
+  });
+  page.on("pageerror", (e) => console.log(`  [pageerror] ${e.message}`));
+  return { context, page, profile };
+}
+
+/** Clicks `selector`, saves the download it starts under `out`, returns its path. */
+async function downloadTo(page, selector) {
+  await page.waitForSelector(`${selector}:not([disabled])`);
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click(selector)]);
+  const file = path.join(out, download.suggestedFilename());
+  await download.saveAs(file);
+  return file;
+}
+
+/** Pixel statistics of a canvas: grey-level spread, a hash, and counts of two line colours. */
+function canvasStats(page, id) {
+  return page.evaluate((id) => {
+    const c = document.getElementById(id);
+    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    let sum = 0, sum2 = 0, hash = 2166136261, red = 0, blue = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      const [r, g, b] = [d[i], d[i + 1], d[i + 2]];
+      sum += r; sum2 += r * r;
+      hash = Math.imul(hash ^ r ^ (g << 8) ^ (b << 16), 16777619) >>> 0;
+      if (r > 150 && g < 140 && b < 90) red++; // D's line, #d9480f
+      if (b > 150 && r < 120) blue++; // G's line, #1c7ed6
+    }
+    const n = d.length / 4, mean = sum / n;
+    return { std: Math.sqrt(Math.max(0, sum2 / n - mean * mean)), mean, hash, red, blue };
+  }, id);
+}
+
+async function withWebGpu(base) {
+  const { context, page } = await launch(WEBGPU_FLAGS, "webgpu");
+  try {
+    const t0 = Date.now();
+    await page.goto(`${base}/index.html`);
+    await page.waitForFunction(() => window.nanogan && (window.nanogan.firstSamplesMs !== null || window.nanogan.error),
+      null, { timeout: 180_000 });
+    const s = await page.evaluate(() => ({ ...window.nanogan }));
+    check("WebGPU adapter opened", !!s.adapter && !s.error, s.adapter || s.error);
+    const pre = await canvasStats(page, "pretrained-grid");
+    check("pretrained sampler draws a non-blank grid", pre.std > 10, `grey std ${pre.std.toFixed(1)}, mean ${pre.mean.toFixed(1)}`);
+    console.log(`  first pretrained samples ${s.firstSamplesMs} ms after navigation (${Date.now() - t0} ms wall)`);
+    await page.screenshot({ path: path.join(out, "1-pretrained.png"), fullPage: true });
+
+    await page.waitForFunction(() => window.nanogan.ready || window.nanogan.error, null, { timeout: 120_000 });
+    const before = await canvasStats(page, "train-grid");
+    await page.fill("input[name=stop_at]", String(STEPS));
+    await page.click("#start");
+    await page.waitForFunction((n) => (window.nanogan.trainSteps >= n && !window.nanogan.running) || window.nanogan.error,
+      STEPS, { timeout: 480_000 });
+    const t = await page.evaluate(() => ({ ...window.nanogan }));
+    const finite = t.losses.every((l) => Number.isFinite(l.d) && Number.isFinite(l.g));
+    const last = t.losses[t.losses.length - 1];
+    check(`${STEPS} training steps give ${STEPS} finite losses`, !t.error && t.losses.length === STEPS && finite,
+      t.error || (last && `step ${last.step}: D ${last.d.toFixed(4)}, G ${last.g.toFixed(4)}`));
+    const chart = await canvasStats(page, "chart");
+    check("losses appear in the chart", t.chartPoints === STEPS && chart.red > 20 && chart.blue > 20,
+      `${t.chartPoints} points, ${chart.red} D-coloured and ${chart.blue} G-coloured pixels`);
+    const after = await canvasStats(page, "train-grid");
+    check("the sample grid changes with training", after.hash !== before.hash && after.std > 5,
+      `hash ${before.hash} -> ${after.hash}, grey std ${after.std.toFixed(1)}`);
+    console.log(`  training: ${t.trainSteps} steps in ${(t.trainMs / 1000).toFixed(1)} s of train() calls = ${(1000 * t.trainSteps / t.trainMs).toFixed(2)} steps/s (${t.adapter})`);
+    await page.screenshot({ path: path.join(out, "2-trained.png"), fullPage: true });
+
+    // Checkpoints: download the full one and the f16 generator, load each back as a user would.
+    const full = await downloadTo(page, "#download");
+    await page.setInputFiles("#file", full);
+    await page.waitForFunction(() => /Resumed/.test(document.getElementById("settings-note").textContent)
+      || window.nanogan.error, null, { timeout: 120_000 });
+    const note = await page.locator("#settings-note").innerText();
+    check("a downloaded checkpoint loads back and resumes", note.includes(`at step ${STEPS}`), `${path.basename(full)}: ${note}`);
+    const gen = await downloadTo(page, "#download-g");
+    await page.setInputFiles("#file", gen);
+    await page.waitForFunction(() => /Generator from/.test(document.getElementById("pretrained-info").textContent)
+      || window.nanogan.error, null, { timeout: 120_000 });
+    const info = await page.locator("#pretrained-info").innerText();
+    check("a downloaded f16 generator loads as the sampler", /Generator from .*model=mlp/.test(info),
+      `${fs.statSync(gen).size} bytes`);
+    const bad = path.join(out, "not-a-checkpoint.safetensors");
+    fs.writeFileSync(bad, "hello");
+    await page.setInputFiles("#file", bad);
+    await page.waitForFunction(() => !document.getElementById("error").hidden, null, { timeout: 30_000 });
+    const err = await page.locator("#error").innerText();
+    check("a broken file gives a clear error", /not-a-checkpoint\.safetensors: not a safetensors file/.test(err), err);
+  } finally {
+    await context.close();
+  }
+}
+
+async function withoutWebGpu(base) {
+  const { context, page } = await launch(NO_WEBGPU_FLAGS, "nowebgpu");
+  try {
+    await page.goto(`${base}/index.html`);
+    await page.waitForFunction(() => window.nanogan && window.nanogan.error, null, { timeout: 60_000 });
+    const banner = await page.locator("#no-webgpu");
+    const visible = await banner.isVisible();
+    const text = visible ? await banner.innerText() : "";
+    check("without WebGPU the page explains how to enable it", visible && /WebGPU/.test(text) && /chrome:\/\/flags/.test(text),
+      (await page.evaluate(() => window.nanogan.error)) || "");
+    await page.screenshot({ path: path.join(out, "3-no-webgpu.png"), fullPage: true });
+  } finally {
+    await context.close();
+  }
+}
+
+const server = await serve();
+const base = `http://127.0.0.1:${server.address().port}`;
+console.log(`serving ${root} at ${base}`);
+try {
+  for (const [name, fn] of [["with WebGPU", withWebGpu], ["without WebGPU", withoutWebGpu]]) {
+    try {
+      await fn(base);
+    } catch (e) {
+      check(name, false, e.message.split("\n")[0]);
+    }
+  }
+} finally {
+  server.close();
+}
+const failed = results.filter((r) => !r.ok).length;
+console.log(`browser: ${results.length - failed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
