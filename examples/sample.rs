@@ -21,6 +21,7 @@ USAGE: cargo run --release --example sample -- --checkpoint FILE [OPTIONS]
   --npy N            images in samples.npy (float32, (N, 28, 28), in [0, 1]; default 1000, 0: none)
   --steps N          points per interpolation row (default 10; 0: no strip)
   --seed N           noise seed (default 1)
+  --export-f16 FILE  also write the generator alone, half precision (for the web page)
   --help             this text";
 
 fn main() {
@@ -32,6 +33,7 @@ fn main() {
 
 fn run() -> Result<()> {
     let (mut ckpt, mut out, mut n, mut npy, mut steps, mut seed) = (None, None, 100usize, 1000usize, 10usize, 1u64);
+    let mut export: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| Error::Param(format!("{flag} needs a value (see --help)")));
@@ -47,6 +49,7 @@ fn run() -> Result<()> {
             "--npy" => npy = num(value()?)? as usize,
             "--steps" => steps = num(value()?)? as usize,
             "--seed" => seed = num(value()?)?,
+            "--export-f16" => export = Some(PathBuf::from(value()?)),
             other => return Err(Error::Param(format!("unknown option '{other}' (see --help)"))),
         }
     }
@@ -72,6 +75,13 @@ fn run() -> Result<()> {
         let npy_path = out.join("samples.npy");
         write_atomic(&npy_path, &npy_f32(&[npy, 28, 28], &unit)?)?;
         eprintln!("wrote {} ({npy} images)", npy_path.display());
+    }
+
+    if let Some(file) = export {
+        let mut g_only = c.clone();
+        g_only.tensors.retain(|name, _| name.starts_with("generator."));
+        write_atomic(&file, &g_only.to_bytes(true)?)?;
+        eprintln!("wrote {} (generator, f16)", file.display());
     }
 
     if steps > 0 {
