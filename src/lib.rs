@@ -49,14 +49,27 @@ pub mod upsample;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
 
+pub use activation::{Act, Activation};
+pub use adam::{zero_grad, Adam, Sgd};
 pub use arena::{Arena, ArenaBuilder, Slot};
+pub use batch_norm::BatchNorm;
+pub use checkpoint::Checkpoint;
+pub use config::{Config, GanLoss};
+pub use conv2d::Conv2d;
+pub use conv_transpose2d::ConvTranspose2d;
 pub use cpu::random::InitRng;
+pub use data::Dataset;
+pub use dropout::Dropout;
 pub use error::{Error, Result};
 pub use gpu::Gpu;
 pub use init::Init;
 pub use kernels::{Family, Kernel};
 pub use linear::Linear;
+pub use model::{Layer, Sequential, SequentialBuilder};
+pub use presets::Preset;
 pub use step::{Plan, Step};
 pub use tensor::Tensor;
+pub use train::Trainer;
+pub use upsample::Upsample2x;
 /// The wgpu this crate is built on, for applications that share their device (`Gpu::from_device`).
 pub use wgpu;
