@@ -80,11 +80,6 @@ impl<'g> Step<'g> {
         self.plan.ops.push(Op::Copy { src, src_offset, dst, dst_offset, bytes });
     }
 
-    /// Appends a recorded plan.
-    pub fn append(&mut self, other: Plan) {
-        self.plan.ops.extend(other.ops);
-    }
-
     pub fn finish(self) -> Plan {
         self.plan
     }
