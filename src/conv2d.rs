@@ -2,39 +2,16 @@
 //!   x: (N, Cin, H, W)  weight: (Cout, Cin, K, K)  bias: (Cout)  y: (N, Cout, Ho, Wo)
 //!   y[n,co,oh,ow] = bias[co] + Σ_{ci,kh,kw} x[n, ci, oh·s − p + kh, ow·s − p + kw] · weight[co,ci,kh,kw]
 //!   Ho = (H + 2p − K) / s + 1
-//! Kernels in wgsl/conv2d.wgsl, f64 twin in src/cpu/conv.rs.
+//! Runs as GEMMs over im2col columns (src/conv_gemm.rs); f64 twin in src/cpu/conv.rs.
 
 use crate::arena::{Arena, ArenaBuilder, Slot};
+use crate::conv_gemm::{self, ConvGeometry};
 use crate::cpu::random::InitRng;
 use crate::error::{Error, Result};
 use crate::init::{self, Init};
-use crate::kernels::{grid_1d, Kernel, WG};
 use crate::linear::bias_grad;
 use crate::step::Step;
 use crate::tensor::{expect_shape, numel_bytes, Tensor};
-
-/// Mirrors `Conv2dParams` in wgsl/conv2d.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct Conv2dParams {
-    pub n: u32,
-    pub c_in: u32,
-    pub h: u32,
-    pub w: u32,
-    pub c_out: u32,
-    pub ho: u32,
-    pub wo: u32,
-    pub k: u32,
-    pub stride: u32,
-    pub pad: u32,
-    pub w_off: u32,
-    pub b_off: u32,
-}
-
-/// Channels and pixels each invocation owns (`CB`, `PB` in wgsl/conv2d.wgsl and
-/// wgsl/conv_transpose2d.wgsl); the weight-gradient kernels take BLOCK × BLOCK channel pairs
-/// per workgroup.
-pub const BLOCK: u64 = 4;
 
 /// Largest kernel size, stride or padding accepted: the kernels do index arithmetic in i32.
 pub const MAX_GEOMETRY: usize = 1 << 16;
@@ -62,14 +39,6 @@ pub(crate) fn check_geometry(
             .map_err(|_| Error::Limit(format!("{layer}: the weight is too large to index with 32 bits")));
     };
     Err(Error::Param(format!("{layer}: {problem}")))
-}
-
-/// Workgroups of a 1-D kernel of `invocations` invocations, whose flat index must fit a u32.
-pub(crate) fn grid(kernel: Kernel, invocations: u64) -> Result<[u32; 3]> {
-    if invocations > u32::MAX as u64 {
-        return Err(Error::Limit(format!("{} would need {invocations} invocations (at most 2³² − 1)", kernel.entry())));
-    }
-    Ok(grid_1d(invocations, WG))
 }
 
 /// Ho of a convolution over `len` pixels, or None when the kernel does not fit the padded input.
@@ -134,21 +103,20 @@ impl Conv2d {
         }
     }
 
-    /// The uniform for input shape `x` and output shape `y` (both already checked).
-    fn params(&self, x: &[usize], y: &[usize]) -> Conv2dParams {
-        Conv2dParams {
-            n: x[0] as u32,
-            c_in: self.c_in as u32,
-            h: x[2] as u32,
-            w: x[3] as u32,
-            c_out: self.c_out as u32,
-            ho: y[2] as u32,
-            wo: y[3] as u32,
-            k: self.k as u32,
-            stride: self.stride as u32,
-            pad: self.pad as u32,
-            w_off: self.w.offset,
-            b_off: self.b.offset,
+    /// The convolution's two sides for input shape `x` and output shape `y` (both checked):
+    /// x is the big side, y the small one.
+    fn geometry(&self, x: &[usize], y: &[usize]) -> ConvGeometry {
+        ConvGeometry {
+            n: x[0],
+            cb: self.c_in,
+            h: x[2],
+            w: x[3],
+            cs: self.c_out,
+            ho: y[2],
+            wo: y[3],
+            k: self.k,
+            stride: self.stride,
+            pad: self.pad,
         }
     }
 
@@ -156,10 +124,8 @@ impl Conv2d {
     pub fn forward(&self, s: &mut Step, p: &Arena, y: &Tensor, x: &Tensor) -> Result<()> {
         let shape = self.out_shape(&x.shape)?;
         expect_shape(&format!("{} output", self.describe()), y, &shape)?;
-        let g = self.params(&x.shape, &shape);
-        let (n, ho, wo) = (g.n as u64, g.ho as u64, g.wo as u64);
-        let invocations = n * (self.c_out as u64).div_ceil(BLOCK) * ho * wo.div_ceil(BLOCK);
-        s.dispatch(Kernel::Conv2dFwd, &g, &[&y.buf, &x.buf, &p.params], grid(Kernel::Conv2dFwd, invocations)?)
+        let g = self.geometry(&x.shape, &shape);
+        conv_gemm::correlate(s, &g, y, x, &p.params, self.w.offset, Some(self.b.offset))
     }
 
     /// Overwrites dx (if asked); accumulates dW and db into `p.grads` unless `frozen`.
@@ -178,20 +144,10 @@ impl Conv2d {
         if let Some(dx) = dx {
             expect_shape(&format!("{} input gradient", self.describe()), dx, &x.shape)?;
         }
-        let g = self.params(&x.shape, &shape);
-        let (n, h, w, stride) = (g.n as u64, g.h as u64, g.w as u64, g.stride as u64);
-        let (c_in, c_out) = (self.c_in as u64, self.c_out as u64);
-        if let Some(dx) = dx {
-            // Each row's columns split into `stride` residue classes of BLOCK-column blocks.
-            let cols = stride * w.div_ceil(stride).div_ceil(BLOCK);
-            let invocations = n * c_in.div_ceil(BLOCK) * h * cols;
-            let groups = grid(Kernel::Conv2dBwdX, invocations)?;
-            s.dispatch(Kernel::Conv2dBwdX, &g, &[&dx.buf, &dy.buf, &p.params], groups)?;
-        }
+        let g = self.geometry(&x.shape, &shape);
+        let grads = (!frozen).then_some(&p.grads);
+        conv_gemm::backward_to_big(s, &g, &p.params, grads, self.w.offset, dx, dy, x)?;
         if !frozen {
-            // One workgroup per (BLOCK × BLOCK channel pairs, tap).
-            let groups = c_out.div_ceil(BLOCK) * c_in.div_ceil(BLOCK) * (self.k * self.k) as u64;
-            s.dispatch(Kernel::Conv2dBwdW, &g, &[&p.grads, &x.buf, &dy.buf], grid_1d(groups, 1))?;
             bias_grad(s, &p.grads, self.b.offset, dy, shape[0], self.c_out, shape[2] * shape[3])?;
         }
         Ok(())

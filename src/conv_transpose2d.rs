@@ -3,35 +3,18 @@
 //!   x: (N, Cin, H, W)  weight: (Cin, Cout, K, K)  bias: (Cout)  y: (N, Cout, Ho, Wo)
 //!   y[n, co, ih·s − p + kh, iw·s − p + kw] += x[n,ci,ih,iw] · weight[ci,co,kh,kw], plus bias[co]
 //!   Ho = (H − 1)·s − 2p + K + op
-//! Kernels in wgsl/conv_transpose2d.wgsl, f64 twin in src/cpu/conv.rs.
+//! Conv2d's passes with the sides swapped (src/conv_gemm.rs): its forward is Conv2d's input
+//! gradient and its input gradient Conv2d's forward. f64 twin in src/cpu/conv.rs.
 
 use crate::arena::{Arena, ArenaBuilder, Slot};
-use crate::conv2d::{check_geometry, grid, BLOCK};
+use crate::conv2d::check_geometry;
+use crate::conv_gemm::{self, ConvGeometry};
 use crate::cpu::random::InitRng;
 use crate::error::{Error, Result};
 use crate::init::{self, Init};
-use crate::kernels::{grid_1d, Kernel};
 use crate::linear::bias_grad;
 use crate::step::Step;
 use crate::tensor::{expect_shape, Tensor};
-
-/// Mirrors `ConvTranspose2dParams` in wgsl/conv_transpose2d.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct ConvTranspose2dParams {
-    pub n: u32,
-    pub c_in: u32,
-    pub h: u32,
-    pub w: u32,
-    pub c_out: u32,
-    pub ho: u32,
-    pub wo: u32,
-    pub k: u32,
-    pub stride: u32,
-    pub pad: u32,
-    pub w_off: u32,
-    pub b_off: u32,
-}
 
 /// Ho of a transposed convolution over `len` ≥ 1 pixels, or None when it would be empty.
 fn out_len(len: usize, k: usize, stride: usize, pad: usize, output_pad: usize) -> Option<usize> {
@@ -108,21 +91,20 @@ impl ConvTranspose2d {
         }
     }
 
-    /// The uniform for input shape `x` and output shape `y` (both already checked).
-    fn params(&self, x: &[usize], y: &[usize]) -> ConvTranspose2dParams {
-        ConvTranspose2dParams {
-            n: x[0] as u32,
-            c_in: self.c_in as u32,
-            h: x[2] as u32,
-            w: x[3] as u32,
-            c_out: self.c_out as u32,
-            ho: y[2] as u32,
-            wo: y[3] as u32,
-            k: self.k as u32,
-            stride: self.stride as u32,
-            pad: self.pad as u32,
-            w_off: self.w.offset,
-            b_off: self.b.offset,
+    /// The convolution's two sides for input shape `x` and output shape `y` (both checked):
+    /// y is the big side, x the small one, and the weight (Cin, Cout, K, K) is (Cs, Cb, K, K).
+    fn geometry(&self, x: &[usize], y: &[usize]) -> ConvGeometry {
+        ConvGeometry {
+            n: x[0],
+            cb: self.c_out,
+            h: y[2],
+            w: y[3],
+            cs: self.c_in,
+            ho: x[2],
+            wo: x[3],
+            k: self.k,
+            stride: self.stride,
+            pad: self.pad,
         }
     }
 
@@ -130,13 +112,8 @@ impl ConvTranspose2d {
     pub fn forward(&self, s: &mut Step, p: &Arena, y: &Tensor, x: &Tensor) -> Result<()> {
         let shape = self.out_shape(&x.shape)?;
         expect_shape(&format!("{} output", self.describe()), y, &shape)?;
-        let g = self.params(&x.shape, &shape);
-        let (n, ho, wo, stride) = (g.n as u64, g.ho as u64, g.wo as u64, g.stride as u64);
-        // Each output row's columns split into `stride` residue classes of BLOCK-column blocks.
-        let cols = stride * wo.div_ceil(stride).div_ceil(BLOCK);
-        let invocations = n * (self.c_out as u64).div_ceil(BLOCK) * ho * cols;
-        let groups = grid(Kernel::ConvTranspose2dFwd, invocations)?;
-        s.dispatch(Kernel::ConvTranspose2dFwd, &g, &[&y.buf, &x.buf, &p.params], groups)
+        let g = self.geometry(&x.shape, &shape);
+        conv_gemm::spread(s, &g, y, x, &p.params, self.w.offset, Some(self.b.offset))
     }
 
     /// Overwrites dx (if asked); accumulates dW and db into `p.grads` unless `frozen`.
@@ -155,18 +132,10 @@ impl ConvTranspose2d {
         if let Some(dx) = dx {
             expect_shape(&format!("{} input gradient", self.describe()), dx, &x.shape)?;
         }
-        let g = self.params(&x.shape, &shape);
-        let (n, h, w) = (g.n as u64, g.h as u64, g.w as u64);
-        let (c_in, c_out) = (self.c_in as u64, self.c_out as u64);
-        if let Some(dx) = dx {
-            let invocations = n * c_in.div_ceil(BLOCK) * h * w.div_ceil(BLOCK);
-            let groups = grid(Kernel::ConvTranspose2dBwdX, invocations)?;
-            s.dispatch(Kernel::ConvTranspose2dBwdX, &g, &[&dx.buf, &dy.buf, &p.params], groups)?;
-        }
+        let g = self.geometry(&x.shape, &shape);
+        let grads = (!frozen).then_some(&p.grads);
+        conv_gemm::backward_to_small(s, &g, &p.params, grads, self.w.offset, dx, x, dy)?;
         if !frozen {
-            // One workgroup per (BLOCK × BLOCK channel pairs, tap).
-            let groups = c_in.div_ceil(BLOCK) * c_out.div_ceil(BLOCK) * (self.k * self.k) as u64;
-            s.dispatch(Kernel::ConvTranspose2dBwdW, &g, &[&p.grads, &x.buf, &dy.buf], grid_1d(groups, 1))?;
             bias_grad(s, &p.grads, self.b.offset, dy, shape[0], self.c_out, shape[2] * shape[3])?;
         }
         Ok(())

@@ -4,10 +4,11 @@
 //! An application that already renders with wgpu hands us its device with `Gpu::from_device`.
 
 use crate::error::{Error, Result};
-use crate::kernels::{Family, Kernel};
+use crate::kernels::{Family, Kernel, Variant};
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use wgpu::util::DeviceExt;
@@ -24,6 +25,14 @@ pub struct Gpu {
     pub info: wgpu::AdapterInfo,
     modules: Mutex<HashMap<Family, wgpu::ShaderModule>>,
     pipelines: Mutex<HashMap<Kernel, wgpu::ComputePipeline>>,
+    /// Which style of the kernel families that have several (see `Variant`).
+    variant: Variant,
+    /// Bytes of every storage buffer created through this `Gpu` (never decremented: a figure
+    /// for benchmarks, read as a difference around the code that allocates).
+    allocated: AtomicU64,
+    /// Workspace buffers shared by every dispatch that needs one (split-K partial sums, im2col
+    /// columns), by role; they only grow. Dispatches run in order, so sharing is safe.
+    scratch: Mutex<HashMap<Scratch, wgpu::Buffer>>,
     /// wgpu reports validation errors through a callback; we keep the first one and turn it
     /// into an `Error` at the next `check`, instead of letting wgpu panic.
     first_error: Arc<Mutex<Option<String>>>,
@@ -33,6 +42,7 @@ impl Gpu {
     /// Finds an adapter and opens a device with the WebGPU default limits.
     /// `NANOGAN_ADAPTER=<substring>` picks an adapter by (case-insensitive) name.
     pub async fn new() -> Result<Gpu> {
+        Variant::from_env().map_err(Error::Param)?;
         let wanted = adapter_filter();
         let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
         let adapter = pick_adapter(&instance, wanted.as_deref()).await?;
@@ -73,21 +83,56 @@ impl Gpu {
                 slot.get_or_insert_with(|| e.to_string());
             }
         }));
+        // `new` has already refused an unknown NANOGAN_KERNELS; here it falls back to the adapter's.
+        let variant = Variant::from_env().ok().flatten().unwrap_or_else(|| Variant::for_adapter(&info));
         Gpu {
             device,
             queue,
             info,
             modules: Mutex::new(HashMap::new()),
             pipelines: Mutex::new(HashMap::new()),
+            variant,
+            allocated: AtomicU64::new(0),
+            scratch: Mutex::new(HashMap::new()),
             first_error,
         }
+    }
+
+    /// The same device with another kernel variant and empty caches (tests and benchmarks run
+    /// every variant on one device this way).
+    pub fn with_variant(&self, variant: Variant) -> Gpu {
+        let mut gpu = Gpu::from_device(self.device.clone(), self.queue.clone(), self.info.clone());
+        gpu.variant = variant;
+        gpu
+    }
+
+    /// The kernel style chosen for this adapter, or forced by `NANOGAN_KERNELS`.
+    pub fn variant(&self) -> Variant {
+        self.variant
+    }
+
+    /// Bytes of all storage buffers created so far through this `Gpu`, workspaces included.
+    pub fn allocated_bytes(&self) -> u64 {
+        self.allocated.load(Ordering::Relaxed)
+    }
+
+    /// The workspace for `role`, at least `bytes` long. A larger request replaces it; plans
+    /// recorded earlier keep the buffer they bound.
+    pub fn scratch(&self, role: Scratch, bytes: u64) -> Result<wgpu::Buffer> {
+        let mut pool = self.scratch.lock().map_err(|_| Error::Device("scratch pool poisoned".into()))?;
+        if let Some(b) = pool.get(&role).filter(|b| b.size() >= bytes) {
+            return Ok(b.clone());
+        }
+        let buffer = self.storage(role.label(), bytes)?;
+        pool.insert(role, buffer.clone());
+        Ok(buffer)
     }
 
     /// One line for logs: adapter name and backend.
     pub fn describe(&self) -> String {
         // Browsers keep adapter names private, so wgpu reports an empty one there.
         let name = if self.info.name.is_empty() { "WebGPU adapter" } else { &self.info.name };
-        format!("{name} ({:?}, {:?})", self.info.backend, self.info.device_type)
+        format!("{name} ({:?}, {:?}, {} kernels)", self.info.backend, self.info.device_type, self.variant.name())
     }
 
     pub fn has_timestamps(&self) -> bool {
@@ -136,11 +181,14 @@ impl Gpu {
     }
 
     /// A storage buffer of `bytes` bytes, zero-filled, within the device's binding limit.
+    /// Sizes round up to 16 bytes, so any buffer may also be bound as `array<vec4<f32>>`.
     pub fn storage(&self, label: &str, bytes: u64) -> Result<wgpu::Buffer> {
         self.check_binding_size(label, bytes)?;
+        let size = bytes.max(16).next_multiple_of(16);
+        self.allocated.fetch_add(size, Ordering::Relaxed);
         Ok(self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
-            size: bytes.max(4),
+            size,
             usage: storage_usage(),
             mapped_at_creation: false,
         }))
@@ -149,9 +197,18 @@ impl Gpu {
     /// A storage buffer holding `data`.
     pub fn storage_init(&self, label: &str, data: &[u8]) -> Result<wgpu::Buffer> {
         self.check_binding_size(label, data.len() as u64)?;
-        if data.is_empty() {
-            return self.storage(label, 4);
+        let size = (data.len() as u64).max(16).next_multiple_of(16);
+        if size != data.len() as u64 {
+            let buffer = self.storage(label, size)?;
+            if !data.is_empty() {
+                // write_buffer needs a multiple of 4 bytes; the padding stays zero.
+                let mut padded = data.to_vec();
+                padded.resize(data.len().next_multiple_of(4), 0);
+                self.queue.write_buffer(&buffer, 0, &padded);
+            }
+            return Ok(buffer);
         }
+        self.allocated.fetch_add(size, Ordering::Relaxed);
         Ok(self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some(label),
             contents: data,
@@ -227,6 +284,27 @@ impl Gpu {
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(|e| Error::Device(format!("waiting for the GPU: {e}")))?;
         self.check()
+    }
+}
+
+/// Roles of the shared workspaces (`Gpu::scratch`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Scratch {
+    /// Split-K partial products, reduced by a second pass.
+    SplitK,
+    /// Convolution columns (im2col of the image side, or their gradient).
+    Columns,
+    /// The small side of a convolution, channel-major (C, N·H·W).
+    ChannelMajor,
+}
+
+impl Scratch {
+    fn label(self) -> &'static str {
+        match self {
+            Scratch::SplitK => "split-K partial sums",
+            Scratch::Columns => "convolution columns",
+            Scratch::ChannelMajor => "channel-major copy",
+        }
     }
 }
 

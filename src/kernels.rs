@@ -15,8 +15,7 @@ macro_rules! family_source {
 pub enum Family {
     Matmul,
     Reduce,
-    Conv2d,
-    ConvTranspose2d,
+    Columns,
     BatchNorm,
     Activation,
     Upsample,
@@ -28,11 +27,10 @@ pub enum Family {
 }
 
 impl Family {
-    pub const ALL: [Family; 12] = [
+    pub const ALL: [Family; 11] = [
         Family::Matmul,
         Family::Reduce,
-        Family::Conv2d,
-        Family::ConvTranspose2d,
+        Family::Columns,
         Family::BatchNorm,
         Family::Activation,
         Family::Upsample,
@@ -47,8 +45,7 @@ impl Family {
         match self {
             Family::Matmul => "matmul",
             Family::Reduce => "reduce",
-            Family::Conv2d => "conv2d",
-            Family::ConvTranspose2d => "conv_transpose2d",
+            Family::Columns => "columns",
             Family::BatchNorm => "batch_norm",
             Family::Activation => "activation",
             Family::Upsample => "upsample",
@@ -65,8 +62,7 @@ impl Family {
         match self {
             Family::Matmul => family_source!("matmul.wgsl"),
             Family::Reduce => family_source!("reduce.wgsl"),
-            Family::Conv2d => family_source!("conv2d.wgsl"),
-            Family::ConvTranspose2d => family_source!("conv_transpose2d.wgsl"),
+            Family::Columns => family_source!("columns.wgsl"),
             Family::BatchNorm => family_source!("batch_norm.wgsl"),
             Family::Activation => family_source!("activation.wgsl"),
             Family::Upsample => family_source!("upsample.wgsl"),
@@ -81,18 +77,26 @@ impl Family {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kernel {
-    /// C = op(A)·op(B) (+ bias) with arbitrary strides; Linear's three products.
+    /// C = op(A)·op(B) (+ bias) with arbitrary strides, 4 × 4 scalar blocks (registers variant).
     Gemm,
+    /// Registers variant, B contiguous along its columns: 4 × 16 blocks, vec4 loads.
+    GemmRows,
+    /// Registers variant, A and B contiguous along K: 4 × 4 blocks of vec4 dot products.
+    GemmDots,
+    /// Tiles variant: 64 × 64 workgroup-memory tiles, optionally split along K.
+    GemmTiles,
+    /// Adds the split-K partial sums of `GemmTiles` in a fixed order, with the epilogue.
+    SplitSum,
     /// One output per invocation: the baseline Gemm is measured against.
     GemmNaive,
     /// db[c] += Σ_{outer, inner} dy[outer, c, inner]
     BiasGrad,
-    Conv2dFwd,
-    Conv2dBwdX,
-    Conv2dBwdW,
-    ConvTranspose2dFwd,
-    ConvTranspose2dBwdX,
-    ConvTranspose2dBwdW,
+    /// Convolution columns of the big side (src/conv_gemm.rs).
+    Im2col,
+    /// The columns' gradient summed back into the big side (+ bias).
+    Col2im,
+    /// The small side of a convolution as (C, N·H·W).
+    ChannelMajor,
     /// Per-channel batch mean and 1/std; running-stat update.
     BatchNormStats,
     /// y = γ·x̂ + β with batch or running statistics.
@@ -121,16 +125,17 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 27] = [
+    pub const ALL: [Kernel; 28] = [
         Kernel::Gemm,
+        Kernel::GemmRows,
+        Kernel::GemmDots,
+        Kernel::GemmTiles,
+        Kernel::SplitSum,
         Kernel::GemmNaive,
         Kernel::BiasGrad,
-        Kernel::Conv2dFwd,
-        Kernel::Conv2dBwdX,
-        Kernel::Conv2dBwdW,
-        Kernel::ConvTranspose2dFwd,
-        Kernel::ConvTranspose2dBwdX,
-        Kernel::ConvTranspose2dBwdW,
+        Kernel::Im2col,
+        Kernel::Col2im,
+        Kernel::ChannelMajor,
         Kernel::BatchNormStats,
         Kernel::BatchNormFwd,
         Kernel::BatchNormBwdW,
@@ -154,14 +159,15 @@ impl Kernel {
     pub fn entry(self) -> &'static str {
         match self {
             Kernel::Gemm => "matmul_gemm",
+            Kernel::GemmRows => "matmul_gemm_rows",
+            Kernel::GemmDots => "matmul_gemm_dots",
+            Kernel::GemmTiles => "matmul_gemm_tiles",
+            Kernel::SplitSum => "matmul_split_sum",
             Kernel::GemmNaive => "matmul_gemm_naive",
             Kernel::BiasGrad => "reduce_bias_grad",
-            Kernel::Conv2dFwd => "conv2d_fwd",
-            Kernel::Conv2dBwdX => "conv2d_bwd_x",
-            Kernel::Conv2dBwdW => "conv2d_bwd_w",
-            Kernel::ConvTranspose2dFwd => "conv_transpose2d_fwd",
-            Kernel::ConvTranspose2dBwdX => "conv_transpose2d_bwd_x",
-            Kernel::ConvTranspose2dBwdW => "conv_transpose2d_bwd_w",
+            Kernel::Im2col => "columns_im2col",
+            Kernel::Col2im => "columns_col2im",
+            Kernel::ChannelMajor => "columns_channel_major",
             Kernel::BatchNormStats => "batch_norm_stats",
             Kernel::BatchNormFwd => "batch_norm_fwd",
             Kernel::BatchNormBwdW => "batch_norm_bwd_w",
@@ -185,12 +191,14 @@ impl Kernel {
 
     pub fn family(self) -> Family {
         match self {
-            Kernel::Gemm | Kernel::GemmNaive => Family::Matmul,
+            Kernel::Gemm
+            | Kernel::GemmRows
+            | Kernel::GemmDots
+            | Kernel::GemmTiles
+            | Kernel::SplitSum
+            | Kernel::GemmNaive => Family::Matmul,
             Kernel::BiasGrad => Family::Reduce,
-            Kernel::Conv2dFwd | Kernel::Conv2dBwdX | Kernel::Conv2dBwdW => Family::Conv2d,
-            Kernel::ConvTranspose2dFwd | Kernel::ConvTranspose2dBwdX | Kernel::ConvTranspose2dBwdW => {
-                Family::ConvTranspose2d
-            }
+            Kernel::Im2col | Kernel::Col2im | Kernel::ChannelMajor => Family::Columns,
             Kernel::BatchNormStats | Kernel::BatchNormFwd | Kernel::BatchNormBwdW | Kernel::BatchNormBwdX => {
                 Family::BatchNorm
             }
@@ -201,6 +209,61 @@ impl Kernel {
             Kernel::AdamStep | Kernel::SgdStep => Family::Adam,
             Kernel::Loss => Family::Loss,
             Kernel::GatherIndices | Kernel::GatherBatch => Family::Gather,
+        }
+    }
+}
+
+/// Styles of the same math for different kinds of adapter. Chosen once per `Gpu` from the
+/// adapter type (`NANOGAN_KERNELS=registers|tiles` forces one); layers never branch on it, the
+/// dispatch helpers that record a family's kernels do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Variant {
+    /// Wide register blocks, vec4 loads along the contiguous axis, no workgroup memory and no
+    /// barriers: what software rasterisers (lavapipe, SwiftShader, WARP) run fastest.
+    Registers,
+    /// Workgroup-memory tiles with coalesced loads and split-K, so skinny products still launch
+    /// hundreds of workgroups: for GPUs.
+    Tiles,
+}
+
+impl Variant {
+    pub const ALL: [Variant; 2] = [Variant::Registers, Variant::Tiles];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::Registers => "registers",
+            Variant::Tiles => "tiles",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Variant> {
+        Variant::ALL.into_iter().find(|v| v.name() == s)
+    }
+
+    /// Software rasterisers get `Registers`, every GPU `Tiles`.
+    pub fn for_adapter(info: &wgpu::AdapterInfo) -> Variant {
+        match info.device_type {
+            wgpu::DeviceType::Cpu => Variant::Registers,
+            _ => Variant::Tiles,
+        }
+    }
+
+    /// The variant `NANOGAN_KERNELS` forces, if it is set (native only); an unknown name is an
+    /// error naming the known ones.
+    pub fn from_env() -> Result<Option<Variant>, String> {
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            match std::env::var("NANOGAN_KERNELS").ok().filter(|s| !s.is_empty()) {
+                None => Ok(None),
+                Some(s) => Variant::parse(&s).map(Some).ok_or_else(|| {
+                    let known: Vec<&str> = Variant::ALL.iter().map(|v| v.name()).collect();
+                    format!("NANOGAN_KERNELS='{s}' is not a kernel variant (known: {})", known.join(", "))
+                }),
+            }
+        }
+        #[cfg(target_arch = "wasm32")]
+        {
+            Ok(None)
         }
     }
 }

@@ -4,32 +4,11 @@
 use crate::arena::{Arena, ArenaBuilder, Slot};
 use crate::cpu::random::InitRng;
 use crate::error::{Error, Result};
+pub use crate::gemm::{gemm, gemm_naive, GemmParams, NO_BIAS};
 use crate::init::{self, Init};
 use crate::kernels::Kernel;
 use crate::step::Step;
 use crate::tensor::{expect_shape, Tensor};
-
-/// Mirrors `GemmParams` in wgsl/matmul.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
-pub struct GemmParams {
-    pub m: u32,
-    pub n: u32,
-    pub k: u32,
-    pub accumulate: u32,
-    pub a_off: u32,
-    pub a_ms: u32,
-    pub a_ks: u32,
-    pub b_off: u32,
-    pub b_ks: u32,
-    pub b_ns: u32,
-    pub c_off: u32,
-    pub c_ms: u32,
-    pub bias_off: u32,
-    pub _pad: [u32; 3],
-}
-
-pub const NO_BIAS: u32 = u32::MAX;
 
 /// Mirrors `ReduceParams` in wgsl/reduce.wgsl.
 #[repr(C)]
@@ -41,32 +20,6 @@ pub struct ReduceParams {
     pub out_off: u32,
     pub accumulate: u32,
     pub _pad: [u32; 3],
-}
-
-/// Records C (+)= A·B (+ bias); see wgsl/matmul.wgsl for the stride convention.
-pub fn gemm(
-    s: &mut Step,
-    p: &GemmParams,
-    c: &wgpu::Buffer,
-    a: &wgpu::Buffer,
-    b: &wgpu::Buffer,
-    bias: &wgpu::Buffer,
-) -> Result<()> {
-    let groups = [p.n.div_ceil(32), p.m.div_ceil(32), 1];
-    s.dispatch(Kernel::Gemm, p, &[c, a, b, bias], groups)
-}
-
-/// The one-output-per-invocation baseline of `gemm` (benchmarks and tests only).
-pub fn gemm_naive(
-    s: &mut Step,
-    p: &GemmParams,
-    c: &wgpu::Buffer,
-    a: &wgpu::Buffer,
-    b: &wgpu::Buffer,
-    bias: &wgpu::Buffer,
-) -> Result<()> {
-    let groups = [p.n.div_ceil(8), p.m.div_ceil(8), 1];
-    s.dispatch(Kernel::GemmNaive, p, &[c, a, b, bias], groups)
 }
 
 /// Records db[c] (+)= Σ dy over every axis but the channel axis of dy viewed as (outer, C, inner).
@@ -129,22 +82,9 @@ impl Linear {
         let shape = self.out_shape(&x.shape)?;
         expect_shape("Linear output", y, &shape)?;
         let (n, i, o) = (shape[0] as u32, self.i as u32, self.o as u32);
-        let g = GemmParams {
-            m: n,
-            n: o,
-            k: i,
-            accumulate: 0,
-            a_off: 0,
-            a_ms: i,
-            a_ks: 1,
-            b_off: self.w.offset,
-            b_ks: 1,
-            b_ns: i,
-            c_off: 0,
-            c_ms: o,
-            bias_off: self.b.offset,
-            _pad: [0; 3],
-        };
+        // B[k, n] = W[n, k]
+        let g =
+            GemmParams { b_off: self.w.offset, b_ks: 1, b_ns: i, bias_off: self.b.offset, ..GemmParams::new(n, o, i) };
         gemm(s, &g, &y.buf, &x.buf, &p.params, &p.params)
     }
 
@@ -163,41 +103,12 @@ impl Linear {
         let (n, i, o) = (shape[0] as u32, self.i as u32, self.o as u32);
         if let Some(dx) = dx {
             expect_shape("Linear input gradient", dx, &x.shape)?;
-            let g = GemmParams {
-                m: n,
-                n: i,
-                k: o,
-                accumulate: 0,
-                a_off: 0,
-                a_ms: o,
-                a_ks: 1,
-                b_off: self.w.offset,
-                b_ks: i,
-                b_ns: 1,
-                c_off: 0,
-                c_ms: i,
-                bias_off: NO_BIAS,
-                _pad: [0; 3],
-            };
+            let g = GemmParams { b_off: self.w.offset, ..GemmParams::new(n, i, o) };
             gemm(s, &g, &dx.buf, &dy.buf, &p.params, &p.params)?;
         }
         if !frozen {
-            let g = GemmParams {
-                m: o,
-                n: i,
-                k: n,
-                accumulate: 1,
-                a_off: 0,
-                a_ms: 1,
-                a_ks: o,
-                b_off: 0,
-                b_ks: i,
-                b_ns: 1,
-                c_off: self.w.offset,
-                c_ms: i,
-                bias_off: NO_BIAS,
-                _pad: [0; 3],
-            };
+            // A[m, k] = dy[k, m]
+            let g = GemmParams { accumulate: 1, a_ms: 1, a_ks: o, c_off: self.w.offset, ..GemmParams::new(o, i, n) };
             gemm(s, &g, &p.grads, &dy.buf, &x.buf, &x.buf)?;
             bias_grad(s, &p.grads, self.b.offset, dy, n as usize, o as usize, 1)?;
         }

@@ -49,6 +49,22 @@ impl Layer {
         }
     }
 
+    /// FLOPs of this layer's matrix products for input shape `x` (batch axis included).
+    pub fn flops(&self, x: &[usize]) -> Result<Flops> {
+        let y = self.out_shape(x)?;
+        let n = x.first().copied().unwrap_or(0) as f64;
+        // Every product of a layer has the same multiply-adds: forward, input gradient and weight
+        // gradient each contract the same three axes in a different order.
+        let product = match self {
+            Layer::Linear(l) => 2.0 * n * (l.i * l.o) as f64,
+            // Conv2d's small side is its output, ConvTranspose2d's its input.
+            Layer::Conv2d(l) => 2.0 * n * (l.c_in * l.c_out * l.k * l.k) as f64 * numel(&y[2..]) as f64,
+            Layer::ConvTranspose2d(l) => 2.0 * n * (l.c_in * l.c_out * l.k * l.k) as f64 * numel(&x[2..]) as f64,
+            _ => return Ok(Flops::default()),
+        };
+        Ok(Flops { forward: product, backward_data: product, backward_weight: product })
+    }
+
     /// A short PyTorch-like description, for summaries.
     pub fn describe(&self) -> String {
         match self {
@@ -64,6 +80,18 @@ impl Layer {
             Layer::Reshape(s) => format!("Reshape({s:?})"),
         }
     }
+}
+
+/// Floating-point operations of one layer's matrix products (a multiply-add is two), for the
+/// benchmark's GFLOP/s. Bias, batch-norm, activation and optimiser work is elementwise and not
+/// counted, so layers other than Linear and the convolutions count zero.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Flops {
+    pub forward: f64,
+    /// The input gradient dx.
+    pub backward_data: f64,
+    /// The weight gradient dW.
+    pub backward_weight: f64,
 }
 
 pub struct Sequential {
@@ -220,6 +248,32 @@ impl Sequential {
             }
         }
         Ok(())
+    }
+
+    /// Per-layer FLOPs of the products for a batch of `n`.
+    pub fn flops(&self, n: usize) -> Result<Vec<Flops>> {
+        let shapes = self.shapes(n)?;
+        self.layers.iter().zip(&shapes).map(|(layer, x)| layer.flops(x)).collect()
+    }
+
+    /// FLOPs `forward` records for a batch of `n`.
+    pub fn forward_flops(&self, n: usize) -> Result<f64> {
+        Ok(self.flops(n)?.iter().map(|f| f.forward).sum())
+    }
+
+    /// FLOPs `backward` records for a batch of `n` with the same `input_grad` and `frozen`:
+    /// weight gradients unless frozen, input gradients of every layer but the first unless asked.
+    pub fn backward_flops(&self, n: usize, input_grad: bool, frozen: bool) -> Result<f64> {
+        let flops = self.flops(n)?;
+        Ok(flops
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let dx = if i > 0 || input_grad { f.backward_data } else { 0.0 };
+                let dw = if frozen { 0.0 } else { f.backward_weight };
+                dx + dw
+            })
+            .sum())
     }
 
     /// One line per layer with its output shape and parameter count.

@@ -194,17 +194,43 @@ impl Trainer {
 
     /// Submits one iteration (k D steps and one G step) without waiting for it.
     pub fn submit_iteration(&mut self, gpu: &Gpu) -> Result<()> {
-        let slot = (self.step % self.config.log_every as u64) as usize;
         let mut encoder = gpu.device.create_command_encoder(&Default::default());
-        for _ in 0..self.config.d_steps {
-            self.d_plan.encode(&mut encoder);
+        for plan in self.iteration_plans() {
+            plan.encode(&mut encoder);
         }
-        self.g_plan.encode(&mut encoder);
-        self.log_plans[slot].encode(&mut encoder);
         gpu.queue.submit([encoder.finish()]);
         self.step += 1;
         self.pending += 1;
         gpu.check()
+    }
+
+    /// The plans the next iteration replays, in order: the D step `d_steps` times, the G step,
+    /// then the copy of its losses into the history (for benchmarks and profiles).
+    pub fn iteration_plans(&self) -> Vec<&Plan> {
+        let slot = (self.step % self.config.log_every as u64) as usize;
+        let mut plans = vec![&self.d_plan; self.config.d_steps];
+        plans.push(&self.g_plan);
+        plans.extend(self.log_plans.get(slot));
+        plans
+    }
+
+    /// Compute dispatches one iteration submits.
+    pub fn iteration_dispatches(&self) -> usize {
+        self.iteration_plans().iter().map(|p| p.dispatches()).sum()
+    }
+
+    /// FLOPs of one iteration's matrix products (see `Flops`), counted for what `build` records:
+    /// each D step runs G forward, then D forward and backward (weights, no input gradient) on
+    /// the real and on the fake batch; the G step runs G forward, D forward, D backward frozen
+    /// (input gradient only) and G backward (weights, no gradient of the noise).
+    pub fn iteration_flops(&self) -> Result<f64> {
+        let (g, d, n) = (&self.g, &self.d, self.config.batch);
+        let d_step = g.forward_flops(n)? + 2.0 * (d.forward_flops(n)? + d.backward_flops(n, false, false)?);
+        let g_step = g.forward_flops(n)?
+            + d.forward_flops(n)?
+            + d.backward_flops(n, true, true)?
+            + g.backward_flops(n, false, false)?;
+        Ok(self.config.d_steps as f64 * d_step + g_step)
     }
 
     /// True when the loss history is full and must be read before the next iteration.

@@ -12,7 +12,7 @@ const MAX_WORKGROUP_BYTES: u32 = 16 * 1024;
 /// Rust mirror size of each WGSL uniform struct, by name.
 fn rust_uniform_size(name: &str) -> Option<usize> {
     Some(match name {
-        "GemmParams" => size_of::<nanogan::linear::GemmParams>(),
+        "GemmParams" => size_of::<nanogan::gemm::GemmParams>(),
         "ReduceParams" => size_of::<nanogan::linear::ReduceParams>(),
         "LossParams" => size_of::<nanogan::loss::LossParams>(),
         "GatherParams" => size_of::<nanogan::data::GatherParams>(),
@@ -22,8 +22,7 @@ fn rust_uniform_size(name: &str) -> Option<usize> {
         "BatchNormParams" => size_of::<nanogan::batch_norm::BatchNormParams>(),
         "ActivationParams" => size_of::<nanogan::activation::ActivationParams>(),
         "UpsampleParams" => size_of::<nanogan::upsample::UpsampleParams>(),
-        "Conv2dParams" => size_of::<nanogan::conv2d::Conv2dParams>(),
-        "ConvTranspose2dParams" => size_of::<nanogan::conv_transpose2d::ConvTranspose2dParams>(),
+        "ColumnsParams" => size_of::<nanogan::conv_gemm::ColumnsParams>(),
         _ => return None,
     })
 }

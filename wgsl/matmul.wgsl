@@ -1,9 +1,21 @@
-// General strided matrix product, the three products of Linear in one kernel:
-//   C[m, n] (+)= Σ_k A[m, k]·B[k, n] (+ bias[n])
-// with A[m, k] = a[a_off + m·a_ms + k·a_ks], B[k, n] = b[b_off + k·b_ks + n·b_ns],
-// C[m, n] = c[c_off + m·c_ms + n], so transposes are just strides and A or B may sit in an arena.
-// Register blocking: each invocation owns a 4×4 block of C (16 accumulators, 8 loads per k),
-// which software rasterisers (lavapipe, SwiftShader) reward over workgroup-memory tiling.
+// General strided matrix product, used by Linear's three products and by the convolutions
+// (as implicit GEMMs over im2col columns):
+//   C[m, n] (+)= Σ_k A[m, k]·B[k, n] (+ bias)
+// with A[m, k] = a[a_off + m·a_ms + k·a_ks], B[k, n] = b[b_off + k·b_ks + n·b_ns], so transposes
+// are just strides and A or B may sit in an arena. C[m, n] is c[c_off + m·c_ms + n], or, with
+// c_group > 0, columns come in groups of c_group laid c_gs apart:
+//   c[c_off + m·c_ms + (n / c_group)·c_gs + n % c_group]
+// which writes a (C, N·H·W) product straight into an (N, C, H, W) tensor.
+//
+// Several styles of the same math (src/linear.rs picks one per adapter, see `Variant`):
+// - registers (software rasterisers): `matmul_gemm_rows` (B contiguous along n: 4 rows × 16
+//   columns per invocation, B read as vec4), `matmul_gemm_dots` (A and B contiguous along k:
+//   4 × 4 outputs from vec4 reads along k), and `matmul_gemm` (any strides, 4 × 4 scalar blocks)
+//   for what is not aligned to 4. No workgroup memory, no barriers. The first two also split K
+//   when there are too few blocks to keep every core busy (a weight gradient over a large batch).
+// - tiles (GPUs): `matmul_gemm_tiles`, 64 × 64 tiles through workgroup memory with coalesced
+//   loads, split along K into partial sums that `matmul_split_sum` adds in a fixed order.
+// - `matmul_gemm_naive`, one output per invocation: the baseline every style must beat.
 
 struct GemmParams {
     m: u32, n: u32, k: u32,
@@ -12,28 +24,92 @@ struct GemmParams {
     b_off: u32, b_ks: u32, b_ns: u32,
     c_off: u32, c_ms: u32,
     bias_off: u32,        // 0xffffffff: no bias
-    _pad0: u32, _pad1: u32, _pad2: u32,
+    bias_rows: u32,       // 1: bias[m] (convolutions, one per output channel); 0: bias[n] (Linear)
+    c_group: u32,         // 0: plain rows
+    c_gs: u32,
+    k_chunk: u32,         // split-K: the split z covers [z·k_chunk, min((z + 1)·k_chunk, K))
+    split_mn: u32,        // 0 stores C; else split z stores its partial sums at z·split_mn + m·N + n
+    rows_fastest: u32,    // registers: 1 numbers invocations down the rows first (B is the larger operand)
+    _pad0: u32,
 }
+
+const NO_BIAS: u32 = 0xffffffffu;
 
 @group(0) @binding(0) var<uniform> p: GemmParams;
 @group(0) @binding(1) var<storage, read_write> c: array<f32>;
 @group(0) @binding(2) var<storage, read> a: array<f32>;
-@group(0) @binding(3) var<storage, read> b: array<f32>;
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read> b: array<f32>;
+// The same buffers seen as vec4s, for the styles that read four contiguous values at once
+// (src/linear.rs only picks them when offsets and strides are multiples of 4).
+@group(0) @binding(2) var<storage, read> a4: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> b4: array<vec4<f32>>;
+// matmul_split_sum: the partial sums, written by matmul_gemm_tiles into the split-K workspace.
+@group(0) @binding(2) var<storage, read> parts: array<f32>;
 
-const TILE: u32 = 4u;
+// Writes one finished element of C: bias, column grouping, accumulation.
+fn store(row: u32, col: u32, sum: f32) {
+    var v = sum;
+    if (p.bias_off != NO_BIAS) {
+        v += bias[p.bias_off + select(col, row, p.bias_rows == 1u)];
+    }
+    var at = p.c_off + row * p.c_ms + col;
+    if (p.c_group != 0u) {
+        at = p.c_off + row * p.c_ms + (col / p.c_group) * p.c_gs + col % p.c_group;
+    }
+    if (p.accumulate == 1u) {
+        c[at] += v;
+    } else {
+        c[at] = v;
+    }
+}
 
+// Stores a row's four columns col0..col0 + 3, those inside C: finished values, or split z's
+// partial sums for matmul_split_sum.
+fn store4(row: u32, col0: u32, v: vec4<f32>, z: u32) {
+    if (row >= p.m) {
+        return;
+    }
+    for (var t = 0u; t < 4u; t++) {
+        let col = col0 + t;
+        if (col < p.n) {
+            if (p.split_mn == 0u) {
+                store(row, col, v[t]);
+            } else {
+                c[z * p.split_mn + row * p.n + col] = v[t];
+            }
+        }
+    }
+}
+
+// (split of K, first row, first column) of flat invocation `i` of a product in blocks of
+// `rows` × `cols`. Neighbouring invocations share the operand read along the faster axis, so
+// the slower axis should be the larger operand's: it then streams through the cache once.
+fn block_of(i: u32, rows: u32, cols: u32) -> vec3<u32> {
+    let col_blocks = (p.n + cols - 1u) / cols;
+    let row_blocks = (p.m + rows - 1u) / rows;
+    let blocks = col_blocks * row_blocks;
+    let b = i % blocks;
+    if (p.rows_fastest == 1u) {
+        return vec3<u32>(i / blocks, (b % row_blocks) * rows, (b / row_blocks) * cols);
+    }
+    return vec3<u32>(i / blocks, (b / col_blocks) * rows, (b % col_blocks) * cols);
+}
+
+// ---- registers -------------------------------------------------------------------------
+
+// 4 × 4 scalar blocks (16 accumulators, 8 loads per k) for any strides.
 @compute @workgroup_size(8, 8, 1)
 fn matmul_gemm(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let m0 = gid.y * TILE;
-    let n0 = gid.x * TILE;
+    let m0 = gid.y * 4u;
+    let n0 = gid.x * 4u;
     if (m0 >= p.m || n0 >= p.n) {
         return;
     }
     // Rows/columns past the edge read a clamped (valid) address and are never stored.
     var arow: array<u32, 4>;
     var bcol: array<u32, 4>;
-    for (var t = 0u; t < TILE; t++) {
+    for (var t = 0u; t < 4u; t++) {
         arow[t] = p.a_off + min(m0 + t, p.m - 1u) * p.a_ms;
         bcol[t] = p.b_off + min(n0 + t, p.n - 1u) * p.b_ns;
     }
@@ -47,32 +123,208 @@ fn matmul_gemm(@builtin(global_invocation_id) gid: vec3<u32>) {
         acc[2] += a[arow[2] + ak] * bv;
         acc[3] += a[arow[3] + ak] * bv;
     }
-    for (var i = 0u; i < TILE; i++) {
-        let row = m0 + i;
-        if (row >= p.m) {
-            break;
-        }
-        for (var j = 0u; j < TILE; j++) {
-            let col = n0 + j;
-            if (col >= p.n) {
-                break;
-            }
-            var v = acc[i][j];
-            if (p.bias_off != 0xffffffffu) {
-                v += bias[p.bias_off + col];
-            }
-            let at = p.c_off + row * p.c_ms + col;
-            if (p.accumulate == 1u) {
-                c[at] += v;
-            } else {
-                c[at] = v;
-            }
-        }
+    for (var i = 0u; i < 4u; i++) {
+        store4(m0 + i, n0, acc[i], 0u);
     }
 }
 
-// The simple form, one output per invocation: the baseline `matmul_gemm` must beat in
-// examples/bench.rs, and a second opinion in the tests.
+// B contiguous along n (b_ns = 1; b_off, b_ks multiples of 4). Invocation (split, row block,
+// column block), columns fastest so neighbours share A's rows: C[m0..m0+3, n0..n0+15] from 4
+// scalar loads of A and 4 vec4 loads of B per k, 64 multiply-adds.
+@compute @workgroup_size(WG, 1, 1)
+fn matmul_gemm_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let zmn = block_of(flat_index(gid, nwg), 4u, 16u);
+    let k_begin = zmn.x * p.k_chunk;
+    if (k_begin >= max(p.k, 1u)) {
+        return;
+    }
+    let k_end = min(k_begin + p.k_chunk, p.k);
+    let m0 = zmn.y;
+    let n0 = zmn.z;
+    // Past the edge: clamped rows, and the last vec4 of the row for columns; never stored.
+    let a0 = p.a_off + min(m0, p.m - 1u) * p.a_ms;
+    let a1 = p.a_off + min(m0 + 1u, p.m - 1u) * p.a_ms;
+    let a2 = p.a_off + min(m0 + 2u, p.m - 1u) * p.a_ms;
+    let a3 = p.a_off + min(m0 + 3u, p.m - 1u) * p.a_ms;
+    let last = (p.n - 1u) / 4u;
+    let b0 = p.b_off / 4u + min(n0 / 4u, last);
+    let b1 = p.b_off / 4u + min(n0 / 4u + 1u, last);
+    let b2 = p.b_off / 4u + min(n0 / 4u + 2u, last);
+    let b3 = p.b_off / 4u + min(n0 / 4u + 3u, last);
+    let bks = p.b_ks / 4u;
+    var c00 = vec4<f32>(0.0); var c01 = vec4<f32>(0.0); var c02 = vec4<f32>(0.0); var c03 = vec4<f32>(0.0);
+    var c10 = vec4<f32>(0.0); var c11 = vec4<f32>(0.0); var c12 = vec4<f32>(0.0); var c13 = vec4<f32>(0.0);
+    var c20 = vec4<f32>(0.0); var c21 = vec4<f32>(0.0); var c22 = vec4<f32>(0.0); var c23 = vec4<f32>(0.0);
+    var c30 = vec4<f32>(0.0); var c31 = vec4<f32>(0.0); var c32 = vec4<f32>(0.0); var c33 = vec4<f32>(0.0);
+    for (var k = k_begin; k < k_end; k++) {
+        let bk = k * bks;
+        let v0 = b4[b0 + bk];
+        let v1 = b4[b1 + bk];
+        let v2 = b4[b2 + bk];
+        let v3 = b4[b3 + bk];
+        let ak = k * p.a_ks;
+        let s0 = vec4<f32>(a[a0 + ak]);
+        let s1 = vec4<f32>(a[a1 + ak]);
+        let s2 = vec4<f32>(a[a2 + ak]);
+        let s3 = vec4<f32>(a[a3 + ak]);
+        c00 = fma(s0, v0, c00); c01 = fma(s0, v1, c01); c02 = fma(s0, v2, c02); c03 = fma(s0, v3, c03);
+        c10 = fma(s1, v0, c10); c11 = fma(s1, v1, c11); c12 = fma(s1, v2, c12); c13 = fma(s1, v3, c13);
+        c20 = fma(s2, v0, c20); c21 = fma(s2, v1, c21); c22 = fma(s2, v2, c22); c23 = fma(s2, v3, c23);
+        c30 = fma(s3, v0, c30); c31 = fma(s3, v1, c31); c32 = fma(s3, v2, c32); c33 = fma(s3, v3, c33);
+    }
+    let z = zmn.x;
+    store4(m0, n0, c00, z); store4(m0, n0 + 4u, c01, z); store4(m0, n0 + 8u, c02, z); store4(m0, n0 + 12u, c03, z);
+    store4(m0 + 1u, n0, c10, z); store4(m0 + 1u, n0 + 4u, c11, z); store4(m0 + 1u, n0 + 8u, c12, z); store4(m0 + 1u, n0 + 12u, c13, z);
+    store4(m0 + 2u, n0, c20, z); store4(m0 + 2u, n0 + 4u, c21, z); store4(m0 + 2u, n0 + 8u, c22, z); store4(m0 + 2u, n0 + 12u, c23, z);
+    store4(m0 + 3u, n0, c30, z); store4(m0 + 3u, n0 + 4u, c31, z); store4(m0 + 3u, n0 + 8u, c32, z); store4(m0 + 3u, n0 + 12u, c33, z);
+}
+
+// A and B contiguous along k (a_ks = b_ks = 1; K, offsets and the other strides multiples of 4),
+// and k_chunk multiples of 4), as in x·Wᵀ. Invocation (split, row block, column block):
+// C[m0..m0+3, n0..n0+3] as 16 vec4 partial dot products, from 8 vec4 loads per 4 steps of k,
+// summed across lanes at the end.
+@compute @workgroup_size(WG, 1, 1)
+fn matmul_gemm_dots(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let zmn = block_of(flat_index(gid, nwg), 4u, 4u);
+    let k_begin = zmn.x * p.k_chunk;
+    if (k_begin >= max(p.k, 1u)) {
+        return;
+    }
+    let k_end = min(k_begin + p.k_chunk, p.k);
+    let m0 = zmn.y;
+    let n0 = zmn.z;
+    let a0 = (p.a_off + min(m0, p.m - 1u) * p.a_ms) / 4u;
+    let a1 = (p.a_off + min(m0 + 1u, p.m - 1u) * p.a_ms) / 4u;
+    let a2 = (p.a_off + min(m0 + 2u, p.m - 1u) * p.a_ms) / 4u;
+    let a3 = (p.a_off + min(m0 + 3u, p.m - 1u) * p.a_ms) / 4u;
+    let b0 = (p.b_off + min(n0, p.n - 1u) * p.b_ns) / 4u;
+    let b1 = (p.b_off + min(n0 + 1u, p.n - 1u) * p.b_ns) / 4u;
+    let b2 = (p.b_off + min(n0 + 2u, p.n - 1u) * p.b_ns) / 4u;
+    let b3 = (p.b_off + min(n0 + 3u, p.n - 1u) * p.b_ns) / 4u;
+    var c00 = vec4<f32>(0.0); var c01 = vec4<f32>(0.0); var c02 = vec4<f32>(0.0); var c03 = vec4<f32>(0.0);
+    var c10 = vec4<f32>(0.0); var c11 = vec4<f32>(0.0); var c12 = vec4<f32>(0.0); var c13 = vec4<f32>(0.0);
+    var c20 = vec4<f32>(0.0); var c21 = vec4<f32>(0.0); var c22 = vec4<f32>(0.0); var c23 = vec4<f32>(0.0);
+    var c30 = vec4<f32>(0.0); var c31 = vec4<f32>(0.0); var c32 = vec4<f32>(0.0); var c33 = vec4<f32>(0.0);
+    for (var k = k_begin / 4u; k < k_end / 4u; k++) {
+        let v0 = b4[b0 + k];
+        let v1 = b4[b1 + k];
+        let v2 = b4[b2 + k];
+        let v3 = b4[b3 + k];
+        let s0 = a4[a0 + k];
+        let s1 = a4[a1 + k];
+        let s2 = a4[a2 + k];
+        let s3 = a4[a3 + k];
+        c00 = fma(s0, v0, c00); c01 = fma(s0, v1, c01); c02 = fma(s0, v2, c02); c03 = fma(s0, v3, c03);
+        c10 = fma(s1, v0, c10); c11 = fma(s1, v1, c11); c12 = fma(s1, v2, c12); c13 = fma(s1, v3, c13);
+        c20 = fma(s2, v0, c20); c21 = fma(s2, v1, c21); c22 = fma(s2, v2, c22); c23 = fma(s2, v3, c23);
+        c30 = fma(s3, v0, c30); c31 = fma(s3, v1, c31); c32 = fma(s3, v2, c32); c33 = fma(s3, v3, c33);
+    }
+    let one = vec4<f32>(1.0);
+    let z = zmn.x;
+    store4(m0, n0, vec4<f32>(dot(c00, one), dot(c01, one), dot(c02, one), dot(c03, one)), z);
+    store4(m0 + 1u, n0, vec4<f32>(dot(c10, one), dot(c11, one), dot(c12, one), dot(c13, one)), z);
+    store4(m0 + 2u, n0, vec4<f32>(dot(c20, one), dot(c21, one), dot(c22, one), dot(c23, one)), z);
+    store4(m0 + 3u, n0, vec4<f32>(dot(c30, one), dot(c31, one), dot(c32, one), dot(c33, one)), z);
+}
+
+// ---- tiles -----------------------------------------------------------------------------
+
+// Tile sizes; src/linear.rs TILE and TILE_K must agree. 256 invocations, each 4 × 4 outputs.
+const TM: u32 = 64u;
+const TN: u32 = 64u;
+const TK: u32 = 16u;
+// tile_a[kk·TM/4 + mq][t] = A[m_base + 4·mq + t, k0 + kk]; tile_b likewise along n. 8 KiB.
+var<workgroup> tile_a: array<vec4<f32>, 256>;
+var<workgroup> tile_b: array<vec4<f32>, 256>;
+
+// Workgroup (column tile, row tile, split z). Each step of k loads a TK-deep slice of A's and
+// B's tiles, four values per invocation, with neighbouring invocations on neighbouring
+// addresses along whichever axis is contiguous; then every invocation does 4 × 4 × TK
+// multiply-adds from workgroup memory.
+@compute @workgroup_size(16, 16, 1)
+fn matmul_gemm_tiles(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(local_invocation_id) lid: vec3<u32>,
+    @builtin(local_invocation_index) li: u32,
+) {
+    let m_base = wid.y * TM;
+    let n_base = wid.x * TN;
+    // Depend on the workgroup only, so the barriers stay in uniform control flow.
+    let k_begin = wid.z * p.k_chunk;
+    let k_end = min(k_begin + p.k_chunk, p.k);
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
+    for (var k0 = k_begin; k0 < k_end; k0 += TK) {
+        for (var t = 0u; t < 4u; t++) {
+            let e = li + 256u * t;
+            var mm = e % TM;
+            var kk = e / TM;
+            if (p.a_ks == 1u) {
+                mm = e / TK;
+                kk = e % TK;
+            }
+            let m = m_base + mm;
+            let k = k0 + kk;
+            var v = 0.0;
+            if (m < p.m && k < k_end) {
+                v = a[p.a_off + m * p.a_ms + k * p.a_ks];
+            }
+            tile_a[kk * (TM / 4u) + mm / 4u][mm % 4u] = v;
+
+            var nn = e % TN;
+            var kb = e / TN;
+            if (p.b_ns != 1u && p.b_ks == 1u) {
+                nn = e / TK;
+                kb = e % TK;
+            }
+            let n = n_base + nn;
+            let kb_abs = k0 + kb;
+            var w = 0.0;
+            if (n < p.n && kb_abs < k_end) {
+                w = b[p.b_off + kb_abs * p.b_ks + n * p.b_ns];
+            }
+            tile_b[kb * (TN / 4u) + nn / 4u][nn % 4u] = w;
+        }
+        workgroupBarrier();
+        for (var kk = 0u; kk < TK; kk++) {
+            let av = tile_a[kk * (TM / 4u) + lid.y];
+            let bv = tile_b[kk * (TN / 4u) + lid.x];
+            acc0 = fma(vec4<f32>(av.x), bv, acc0);
+            acc1 = fma(vec4<f32>(av.y), bv, acc1);
+            acc2 = fma(vec4<f32>(av.z), bv, acc2);
+            acc3 = fma(vec4<f32>(av.w), bv, acc3);
+        }
+        workgroupBarrier();
+    }
+    let row0 = m_base + lid.y * 4u;
+    let col0 = n_base + lid.x * 4u;
+    store4(row0, col0, acc0, wid.z);
+    store4(row0 + 1u, col0, acc1, wid.z);
+    store4(row0 + 2u, col0, acc2, wid.z);
+    store4(row0 + 3u, col0, acc3, wid.z);
+}
+
+// C[m, n] (+)= Σ_z partial_z[m, n] (+ bias), z in order, so a run is reproducible.
+@compute @workgroup_size(WG, 1, 1)
+fn matmul_split_sum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat_index(gid, nwg);
+    if (i >= p.m * p.n) {
+        return;
+    }
+    let splits = (p.k + p.k_chunk - 1u) / p.k_chunk;
+    var v = 0.0;
+    for (var z = 0u; z < splits; z++) {
+        v += parts[z * p.split_mn + i];
+    }
+    store(i / p.n, i % p.n, v);
+}
+
+// ---- baseline ----------------------------------------------------------------------------
+
+// One output per invocation: the baseline the other styles must beat in examples/bench.rs,
+// and a second opinion in the tests.
 @compute @workgroup_size(8, 8, 1)
 fn matmul_gemm_naive(@builtin(global_invocation_id) gid: vec3<u32>) {
     let row = gid.y;
@@ -84,13 +336,5 @@ fn matmul_gemm_naive(@builtin(global_invocation_id) gid: vec3<u32>) {
     for (var kk = 0u; kk < p.k; kk++) {
         v += a[p.a_off + row * p.a_ms + kk * p.a_ks] * b[p.b_off + kk * p.b_ks + col * p.b_ns];
     }
-    if (p.bias_off != 0xffffffffu) {
-        v += bias[p.bias_off + col];
-    }
-    let at = p.c_off + row * p.c_ms + col;
-    if (p.accumulate == 1u) {
-        c[at] += v;
-    } else {
-        c[at] = v;
-    }
+    store(row, col, v);
 }

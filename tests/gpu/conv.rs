@@ -2,7 +2,7 @@ use crate::support::*;
 use nanogan::conv2d::Conv2d;
 use nanogan::conv_transpose2d::ConvTranspose2d;
 use nanogan::cpu::conv::{self as twin, ConvDims};
-use nanogan::{Arena, ArenaBuilder, Error, Init, InitRng, Kernel, Result, Step, Tensor};
+use nanogan::{Arena, ArenaBuilder, Error, Gpu, Init, InitRng, Kernel, Result, Step, Tensor};
 
 /// [N, Cin, Cout, H, W, K, stride, pad, output_pad]
 fn dims([n, c_in, c_out, h, w, k, stride, pad, output_pad]: [usize; 9]) -> ConvDims {
@@ -63,8 +63,7 @@ struct Setup {
     dyt: Tensor,
 }
 
-fn setup(d: &ConvDims, transpose: bool) -> Option<Setup> {
-    let gpu = gpu()?;
+fn setup(gpu: &Gpu, d: &ConvDims, transpose: bool) -> Setup {
     let mut b = ArenaBuilder::new();
     let layer = Layer::new(&mut b, d, transpose);
     let arena = b.build(gpu).unwrap();
@@ -79,7 +78,7 @@ fn setup(d: &ConvDims, transpose: bool) -> Option<Setup> {
     let xt = Tensor::from_slice(gpu, &xs, &to_f32(&x)).unwrap();
     let dyt = Tensor::from_slice(gpu, &ys, &to_f32(&dy)).unwrap();
     let (yt, dxt) = (Tensor::zeros(gpu, &ys).unwrap(), Tensor::zeros(gpu, &xs).unwrap());
-    Some(Setup { layer, arena, w, x, dy, bias, xt, yt, dxt, dyt })
+    Setup { layer, arena, w, x, dy, bias, xt, yt, dxt, dyt }
 }
 
 /// |diff| allowed for a sum of `terms` f32 products of values in [-1, 1].
@@ -87,12 +86,17 @@ fn tol(terms: usize) -> f64 {
     1e-5 * (terms as f64).sqrt().max(1.0)
 }
 
-/// GPU forward and backward against the twin. Backward runs `passes` times: dW and db must
-/// accumulate (`passes`× the twin), dx must be overwritten (1×).
+/// GPU forward and backward against the twin, with every kernel variant. Backward runs `passes`
+/// times: dW and db must accumulate (`passes`× the twin), dx must be overwritten (1×).
 fn check(case: [usize; 9], transpose: bool, passes: usize) {
+    for gpu in gpus() {
+        check_on(gpu, case, transpose, passes);
+    }
+}
+
+fn check_on(gpu: &Gpu, case: [usize; 9], transpose: bool, passes: usize) {
     let d = dims(case);
-    let Some(t) = setup(&d, transpose) else { return };
-    let gpu = gpu().unwrap();
+    let t = setup(gpu, &d, transpose);
     let mut s = Step::new(gpu);
     t.layer.forward(&mut s, &t.arena, &t.yt, &t.xt).unwrap();
     for _ in 0..passes {
@@ -105,7 +109,8 @@ fn check(case: [usize; 9], transpose: bool, passes: usize) {
     } else {
         (twin::conv2d_forward(&t.x, &t.w, &t.bias, &d), twin::conv2d_backward(&t.dy, &t.x, &t.w, &d))
     };
-    let what = format!("{} {case:?}", if transpose { "conv_transpose2d" } else { "conv2d" });
+    let layer = if transpose { "conv_transpose2d" } else { "conv2d" };
+    let what = format!("{layer} {case:?} ({} kernels)", gpu.variant().name());
     let (kk, pixels) = (d.k * d.k, d.n * (t.yt.shape[2] * t.yt.shape[3]).max(d.h * d.w));
     let times = |v: Vec<f64>| v.into_iter().map(|g| passes as f64 * g).collect::<Vec<_>>();
     assert_close(&format!("{what} y"), &t.yt.read_blocking(gpu).unwrap(), &y, tol(d.c_in * kk), 1e-5);
@@ -171,16 +176,31 @@ fn conv_transpose2d_gan_64_to_1() {
     check([64, 64, 1, 14, 14, 4, 2, 1, 0], true, 1);
 }
 
-/// frozen = true records only the input-gradient kernel and leaves the grads arena as it was.
+/// A batch whose columns exceed the workspace budget runs in chunks of samples (one each here).
+#[test]
+fn conv_large_columns_run_in_chunks() {
+    check([2, 64, 4, 64, 64, 8, 1, 0, 0], false, 1);
+    check([2, 4, 64, 57, 57, 8, 1, 0, 0], true, 1);
+}
+
+/// frozen = true records only the input-gradient pass (Conv2d: a spread ending in col2im;
+/// ConvTranspose2d: a correlation starting with im2col) and leaves the grads arena as it was.
 #[test]
 fn conv_frozen_backward_leaves_grads() {
-    for (transpose, bwd_x) in [(false, Kernel::Conv2dBwdX), (true, Kernel::ConvTranspose2dBwdX)] {
+    let Some(gpu) = gpu() else { return };
+    for transpose in [false, true] {
         let d = dims([2, 3, 5, 5, 7, 3, 2, 1, 1]);
-        let Some(t) = setup(&d, transpose) else { return };
-        let gpu = gpu().unwrap();
+        let t = setup(gpu, &d, transpose);
         let mut s = Step::new(gpu);
         t.layer.backward(&mut s, &t.arena, Some(&t.dxt), &t.dyt, &t.xt, true).unwrap();
-        assert_eq!(s.finish().kernels(), [bwd_x]);
+        let kernels = s.finish().kernels();
+        let (first, last) = (kernels.first().copied(), kernels.last().copied());
+        if transpose {
+            assert_eq!(first, Some(Kernel::Im2col), "{kernels:?}");
+        } else {
+            assert_eq!((first, last), (Some(Kernel::ChannelMajor), Some(Kernel::Col2im)), "{kernels:?}");
+        }
+        assert!(!kernels.contains(&Kernel::BiasGrad), "{kernels:?}");
         let mut s = Step::new(gpu);
         t.layer.backward(&mut s, &t.arena, None, &t.dyt, &t.xt, true).unwrap();
         assert!(s.finish().is_empty());

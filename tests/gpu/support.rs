@@ -1,7 +1,7 @@
 //! Shared by the GPU tests: one device for the whole binary, seeded data, and comparison that
 //! prints the first mismatches.
 
-use nanogan::Gpu;
+use nanogan::{Gpu, Variant};
 use std::sync::OnceLock;
 
 /// The test device. Without an adapter the test fails, unless `NANOGAN_ALLOW_NO_GPU=1` says a
@@ -16,6 +16,14 @@ pub fn gpu() -> Option<&'static Gpu> {
         }
         Err(e) => panic!("{e}\n(set NANOGAN_ALLOW_NO_GPU=1 to skip GPU tests on purpose)"),
     }
+}
+
+/// The test device once per kernel variant, so every style is held to the same twins on every
+/// adapter (CI's lavapipe runs the GPU variants too). Empty only where `gpu()` allows skipping.
+pub fn gpus() -> Vec<&'static Gpu> {
+    static GPUS: OnceLock<Vec<Gpu>> = OnceLock::new();
+    let Some(base) = gpu() else { return Vec::new() };
+    GPUS.get_or_init(|| Variant::ALL.iter().map(|&v| base.with_variant(v)).collect()).iter().collect()
 }
 
 /// Seeded values in [-1, 1).

@@ -3,12 +3,15 @@
 //!
 //!     cargo run --release --example bench            # all kernels
 //!     cargo run --release --example bench -- matmul  # only cases whose name contains "matmul"
+//!     cargo run --release --example bench -- --e2e   # whole iterations instead (see e2e.rs)
 
 use nanogan::conv2d::Conv2d;
 use nanogan::conv_transpose2d::ConvTranspose2d;
-use nanogan::linear::{gemm, gemm_naive, GemmParams, NO_BIAS};
-use nanogan::{wgpu, ArenaBuilder, Gpu, Init, InitRng, Plan, Result, Step, Tensor};
+use nanogan::gemm::{gemm, gemm_naive, GemmParams};
+use nanogan::{wgpu, ArenaBuilder, Gpu, Init, InitRng, Plan, Result, Step, Tensor, Variant};
 use std::time::Instant;
+
+mod e2e;
 
 /// Dispatches per submit, so submit overhead does not swamp short kernels.
 const REPS: usize = 8;
@@ -23,140 +26,185 @@ fn main() {
 }
 
 fn run() -> Result<()> {
-    let filter = std::env::args().nth(1).unwrap_or_default();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--e2e") {
+        return e2e::run(&args);
+    }
+    let filter = args.first().cloned().unwrap_or_default();
     let gpu = Gpu::new_blocking()?;
     let adapter = format!("{} [{:?}]", gpu.info.name, gpu.info.backend);
     eprintln!("adapter: {} ({})", gpu.describe(), if gpu.has_timestamps() { "timestamps" } else { "wall clock" });
     let n = 64;
+    // Every kernel variant on this adapter (the chosen one first), then the GEMM baseline.
+    let chosen = gpu.variant();
+    let mut styles: Vec<Style> = vec![Style::Variant(chosen)];
+    styles.extend(Variant::ALL.into_iter().filter(|&v| v != chosen).map(Style::Variant));
+    styles.push(Style::Naive);
     for case in cases() {
         if !case.name.contains(&filter) {
             continue;
         }
-        let (plan, flops) = (case.build)(&gpu, n)?;
-        let ms = time_plan(&gpu, &plan)? / REPS as f64;
-        println!(
-            "{:<34} {:>9.3} ms {:>8.2} GFLOP/s  batch {n}  {}  on {adapter}",
-            case.name,
-            ms,
-            flops / (ms * 1e6),
-            case.sizes
-        );
+        for &style in &styles {
+            if style == Style::Naive && !case.has_naive {
+                continue;
+            }
+            let styled = match style {
+                Style::Variant(v) => gpu.with_variant(v),
+                Style::Naive => gpu.with_variant(chosen),
+            };
+            let (plan, flops) = (case.build)(&styled, n, style)?;
+            let ms = time_plan(&gpu, &plan)? / REPS as f64;
+            println!(
+                "{:<42} {:>9.3} ms {:>8.2} GFLOP/s  batch {n}  {}  on {adapter}",
+                format!("{} {}", case.name, style.name()),
+                ms,
+                flops / (ms * 1e6),
+                case.sizes
+            );
+        }
     }
     Ok(())
+}
+
+/// A kernel variant, or the one-output-per-invocation GEMM every variant must beat.
+#[derive(Clone, Copy, PartialEq)]
+enum Style {
+    Variant(Variant),
+    Naive,
+}
+
+impl Style {
+    fn name(self) -> &'static str {
+        match self {
+            Style::Variant(v) => v.name(),
+            Style::Naive => "naive",
+        }
+    }
 }
 
 struct Case {
     name: &'static str,
     sizes: &'static str,
     /// Records REPS dispatches of the kernel; returns the plan and FLOPs per dispatch.
-    build: fn(&Gpu, usize) -> Result<(Plan, f64)>,
+    build: fn(&Gpu, usize, Style) -> Result<(Plan, f64)>,
+    /// Whether the case has a naive baseline (the GEMMs).
+    has_naive: bool,
 }
 
 fn cases() -> Vec<Case> {
     vec![
         Case {
-            name: "matmul fwd (x·Wᵀ) blocked 4×4",
+            name: "matmul fwd (x·Wᵀ)",
             sizes: "64×784 · 784×1024",
-            build: |g, n| matmul(g, n, 0, false),
+            build: |g, n, st| matmul(g, n, 0, st),
+            has_naive: true,
         },
-        Case { name: "matmul fwd (x·Wᵀ) naive", sizes: "64×784 · 784×1024", build: |g, n| matmul(g, n, 0, true) },
         Case {
-            name: "matmul bwd_x (dy·W) blocked 4×4",
+            name: "matmul bwd_x (dy·W)",
             sizes: "64×1024 · 1024×784",
-            build: |g, n| matmul(g, n, 1, false),
+            build: |g, n, st| matmul(g, n, 1, st),
+            has_naive: true,
         },
         Case {
-            name: "matmul bwd_x (dy·W) naive", sizes: "64×1024 · 1024×784", build: |g, n| matmul(g, n, 1, true)
-        },
-        Case {
-            name: "matmul bwd_w (dyᵀ·x) blocked 4×4",
+            name: "matmul bwd_w (dyᵀ·x)",
             sizes: "1024×64 · 64×784",
-            build: |g, n| matmul(g, n, 2, false),
+            build: |g, n, st| matmul(g, n, 2, st),
+            has_naive: true,
         },
         Case {
-            name: "matmul bwd_w (dyᵀ·x) naive", sizes: "1024×64 · 64×784", build: |g, n| matmul(g, n, 2, true)
-        },
-        Case { name: "conv2d 1→64 fwd", sizes: "k4 s2 p1 28×28→14×14", build: |g, n| conv(g, n, 1, 64, 28, 0) },
-        Case { name: "conv2d 1→64 bwd_w", sizes: "k4 s2 p1 28×28→14×14", build: |g, n| conv(g, n, 1, 64, 28, 2) },
-        Case { name: "conv2d 64→128 fwd", sizes: "k4 s2 p1 14×14→7×7", build: |g, n| conv(g, n, 64, 128, 14, 0) },
-        Case {
-            name: "conv2d 64→128 bwd_x", sizes: "k4 s2 p1 14×14→7×7", build: |g, n| conv(g, n, 64, 128, 14, 1)
+            name: "matmul square",
+            sizes: "512×512 · 512×512",
+            build: |g, _, st| matmul(g, 512, 3, st),
+            has_naive: true,
         },
         Case {
-            name: "conv2d 64→128 bwd_w", sizes: "k4 s2 p1 14×14→7×7", build: |g, n| conv(g, n, 64, 128, 14, 2)
+            name: "conv2d 1→64 fwd",
+            sizes: "k4 s2 p1 28×28→14×14",
+            build: |g, n, _| conv(g, n, 1, 64, 28, 0),
+            has_naive: false,
+        },
+        Case {
+            name: "conv2d 1→64 bwd_w",
+            sizes: "k4 s2 p1 28×28→14×14",
+            build: |g, n, _| conv(g, n, 1, 64, 28, 2),
+            has_naive: false,
+        },
+        Case {
+            name: "conv2d 64→128 fwd",
+            sizes: "k4 s2 p1 14×14→7×7",
+            build: |g, n, _| conv(g, n, 64, 128, 14, 0),
+            has_naive: false,
+        },
+        Case {
+            name: "conv2d 64→128 bwd_x",
+            sizes: "k4 s2 p1 14×14→7×7",
+            build: |g, n, _| conv(g, n, 64, 128, 14, 1),
+            has_naive: false,
+        },
+        Case {
+            name: "conv2d 64→128 bwd_w",
+            sizes: "k4 s2 p1 14×14→7×7",
+            build: |g, n, _| conv(g, n, 64, 128, 14, 2),
+            has_naive: false,
         },
         Case {
             name: "conv_transpose2d 128→64 fwd",
             sizes: "k4 s2 p1 7×7→14×14",
-            build: |g, n| convt(g, n, 128, 64, 7, 0),
+            build: |g, n, _| convt(g, n, 128, 64, 7, 0),
+            has_naive: false,
         },
         Case {
             name: "conv_transpose2d 128→64 bwd_x",
             sizes: "k4 s2 p1 7×7→14×14",
-            build: |g, n| convt(g, n, 128, 64, 7, 1),
+            build: |g, n, _| convt(g, n, 128, 64, 7, 1),
+            has_naive: false,
         },
         Case {
             name: "conv_transpose2d 128→64 bwd_w",
             sizes: "k4 s2 p1 7×7→14×14",
-            build: |g, n| convt(g, n, 128, 64, 7, 2),
+            build: |g, n, _| convt(g, n, 128, 64, 7, 2),
+            has_naive: false,
         },
         Case {
             name: "conv_transpose2d 64→1 fwd",
             sizes: "k4 s2 p1 14×14→28×28",
-            build: |g, n| convt(g, n, 64, 1, 14, 0),
+            build: |g, n, _| convt(g, n, 64, 1, 14, 0),
+            has_naive: false,
         },
         Case {
             name: "conv_transpose2d 64→1 bwd_x",
             sizes: "k4 s2 p1 14×14→28×28",
-            build: |g, n| convt(g, n, 64, 1, 14, 1),
+            build: |g, n, _| convt(g, n, 64, 1, 14, 1),
+            has_naive: false,
         },
         Case {
             name: "conv_transpose2d 64→1 bwd_w",
             sizes: "k4 s2 p1 14×14→28×28",
-            build: |g, n| convt(g, n, 64, 1, 14, 2),
+            build: |g, n, _| convt(g, n, 64, 1, 14, 2),
+            has_naive: false,
         },
     ]
 }
 
-/// Which product: 0 forward, 1 input gradient, 2 weight gradient.
-fn matmul(gpu: &Gpu, n: usize, which: usize, naive: bool) -> Result<(Plan, f64)> {
-    let (i, o) = (784usize, 1024usize);
+/// Which product: 0 forward, 1 input gradient, 2 weight gradient, 3 an n × n × n square.
+fn matmul(gpu: &Gpu, n: usize, which: usize, style: Style) -> Result<(Plan, f64)> {
+    let (i, o) = if which == 3 { (n, n) } else { (784usize, 1024usize) };
     let x = Tensor::zeros(gpu, &[n, i])?;
     let w = Tensor::zeros(gpu, &[o, i])?;
     let y = Tensor::zeros(gpu, &[n, o])?;
     let (n, i, o) = (n as u32, i as u32, o as u32);
-    let base = GemmParams {
-        m: 0,
-        n: 0,
-        k: 0,
-        accumulate: 0,
-        a_off: 0,
-        a_ms: 0,
-        a_ks: 0,
-        b_off: 0,
-        b_ks: 0,
-        b_ns: 0,
-        c_off: 0,
-        c_ms: 0,
-        bias_off: NO_BIAS,
-        _pad: [0; 3],
-    };
     let (p, c, a, b) = match which {
-        0 => (GemmParams { m: n, n: o, k: i, a_ms: i, a_ks: 1, b_ks: 1, b_ns: i, c_ms: o, ..base }, &y, &x, &w),
-        1 => (GemmParams { m: n, n: i, k: o, a_ms: o, a_ks: 1, b_ks: i, b_ns: 1, c_ms: i, ..base }, &x, &y, &w),
-        _ => (
-            GemmParams { m: o, n: i, k: n, accumulate: 1, a_ms: 1, a_ks: o, b_ks: i, b_ns: 1, c_ms: i, ..base },
-            &w,
-            &y,
-            &x,
-        ),
+        // B[k, n] = W[n, k]
+        0 => (GemmParams { b_ks: 1, b_ns: i, ..GemmParams::new(n, o, i) }, &y, &x, &w),
+        1 | 3 => (GemmParams::new(n, i, o), &x, &y, &w),
+        // A[m, k] = dy[k, m]
+        _ => (GemmParams { accumulate: 1, a_ms: 1, a_ks: o, ..GemmParams::new(o, i, n) }, &w, &y, &x),
     };
     let mut s = Step::new(gpu);
     for _ in 0..REPS {
-        if naive {
-            gemm_naive(&mut s, &p, &c.buf, &a.buf, &b.buf, &b.buf)?;
-        } else {
-            gemm(&mut s, &p, &c.buf, &a.buf, &b.buf, &b.buf)?;
+        match style {
+            Style::Naive => gemm_naive(&mut s, &p, &c.buf, &a.buf, &b.buf, &b.buf)?,
+            Style::Variant(_) => gemm(&mut s, &p, &c.buf, &a.buf, &b.buf, &b.buf)?,
         }
     }
     Ok((s.finish(), 2.0 * (p.m as f64) * (p.n as f64) * (p.k as f64)))

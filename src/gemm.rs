@@ -1,0 +1,199 @@
+//! The strided matrix product every Linear and convolution runs on (wgsl/matmul.wgsl):
+//!   C[m, n] (+)= Σ_k A[m, k]·B[k, n] (+ bias)
+//! `gemm` picks the style for the `Gpu`'s kernel variant and the operands' layout; the layers
+//! never see the choice.
+
+use crate::error::Result;
+use crate::gpu::Scratch;
+use crate::kernels::{grid_1d, Kernel, Variant, WG};
+use crate::step::Step;
+
+/// Mirrors `GemmParams` in wgsl/matmul.wgsl; the stride convention is described there.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct GemmParams {
+    pub m: u32,
+    pub n: u32,
+    pub k: u32,
+    pub accumulate: u32,
+    pub a_off: u32,
+    pub a_ms: u32,
+    pub a_ks: u32,
+    pub b_off: u32,
+    pub b_ks: u32,
+    pub b_ns: u32,
+    pub c_off: u32,
+    pub c_ms: u32,
+    pub bias_off: u32,
+    pub bias_rows: u32,
+    pub c_group: u32,
+    pub c_gs: u32,
+    pub k_chunk: u32,
+    pub split_mn: u32,
+    pub rows_fastest: u32,
+    pub _pad: u32,
+}
+
+pub const NO_BIAS: u32 = u32::MAX;
+
+impl GemmParams {
+    /// C = A·B for row-major A (M, K), B (K, N), C (M, N), no bias; adjust fields from here.
+    pub fn new(m: u32, n: u32, k: u32) -> GemmParams {
+        GemmParams {
+            m,
+            n,
+            k,
+            accumulate: 0,
+            a_off: 0,
+            a_ms: k,
+            a_ks: 1,
+            b_off: 0,
+            b_ks: n,
+            b_ns: 1,
+            c_off: 0,
+            c_ms: n,
+            bias_off: NO_BIAS,
+            bias_rows: 0,
+            c_group: 0,
+            c_gs: 0,
+            k_chunk: k,
+            split_mn: 0,
+            rows_fastest: 0,
+            _pad: 0,
+        }
+    }
+
+    fn flops(&self) -> f64 {
+        2.0 * self.m as f64 * self.n as f64 * self.k as f64
+    }
+}
+
+/// Tile of the `tiles` style (TM = TN and TK in wgsl/matmul.wgsl).
+const TILE: u32 = 64;
+const TILE_K: u32 = 16;
+
+/// When to split K: until about `target` parallel units (workgroups of the tiles style,
+/// invocations of the registers style) run, keeping at least `min_k` of K per split so the
+/// partial sums stay cheaper than the product.
+struct SplitRule {
+    target: u64,
+    min_k: u32,
+}
+
+/// Columns from which the registers style walks down B's columns first.
+const WIDE_B: u32 = 2048;
+
+/// A few workgroups per compute unit of a large GPU.
+const TILES_SPLIT: SplitRule = SplitRule { target: 256, min_k: 64 };
+/// Enough invocations for every thread of a software rasteriser, in workgroups of 64.
+const REGISTERS_SPLIT: SplitRule = SplitRule { target: 4096, min_k: 256 };
+
+impl SplitRule {
+    /// K per split (a multiple of 16) for a product with `units` parallel units before splitting.
+    fn k_chunk(&self, units: u64, k: u32) -> u32 {
+        let wanted = self.target.div_ceil(units.max(1)).min((k / self.min_k).max(1) as u64) as u32;
+        k.div_ceil(wanted).next_multiple_of(TILE_K).max(TILE_K)
+    }
+}
+
+/// Records C (+)= A·B (+ bias) in the style of the `Gpu`'s variant.
+pub fn gemm(
+    s: &mut Step,
+    p: &GemmParams,
+    c: &wgpu::Buffer,
+    a: &wgpu::Buffer,
+    b: &wgpu::Buffer,
+    bias: &wgpu::Buffer,
+) -> Result<()> {
+    if p.m == 0 || p.n == 0 {
+        return Ok(());
+    }
+    match s.gpu.variant() {
+        Variant::Registers => gemm_registers(s, p, c, a, b, bias),
+        Variant::Tiles => gemm_tiles(s, p, c, a, b, bias),
+    }
+}
+
+/// vec4 reads need four-aligned offsets and strides (buffers are padded to 16 bytes).
+fn aligned(values: &[u32]) -> bool {
+    values.iter().all(|v| v % 4 == 0)
+}
+
+fn gemm_registers(
+    s: &mut Step,
+    p: &GemmParams,
+    c: &wgpu::Buffer,
+    a: &wgpu::Buffer,
+    b: &wgpu::Buffer,
+    bias: &wgpu::Buffer,
+) -> Result<()> {
+    let blocks = |rows: u32, cols: u32| p.m.div_ceil(rows) as u64 * p.n.div_ceil(cols) as u64;
+    let (kernel, blocks) = if p.b_ns == 1 && aligned(&[p.b_off, p.b_ks]) {
+        (Kernel::GemmRows, blocks(4, 16))
+    } else if p.a_ks == 1 && p.b_ks == 1 && aligned(&[p.k, p.a_off, p.a_ms, p.b_off, p.b_ns]) {
+        (Kernel::GemmDots, blocks(4, 4))
+    } else {
+        let q = GemmParams { k_chunk: p.k.max(1), split_mn: 0, ..*p };
+        return s.dispatch(Kernel::Gemm, &q, &[c, a, bias, b], [p.n.div_ceil(32), p.m.div_ceil(32), 1]);
+    };
+    let k_chunk = REGISTERS_SPLIT.k_chunk(blocks, p.k);
+    // A very wide B (a convolution's columns, N = batch × pixels) is read fastest with
+    // neighbouring invocations on the same columns and different rows (measured on lavapipe:
+    // 2× on the dcgan's convolutions; no gain on the mlp's products, so they keep row order).
+    let p = &GemmParams { rows_fastest: (p.n >= WIDE_B) as u32, ..*p };
+    split_k(s, kernel, p, k_chunk, [c, a, bias, b], |splits| grid_1d(blocks * splits as u64, WG))
+}
+
+/// Records `kernel` over splits of K of `k_chunk` each: straight into C when there is one,
+/// else into the split-K workspace followed by `matmul_split_sum`. `grid` sizes the product's
+/// dispatch for a number of splits.
+fn split_k(
+    s: &mut Step,
+    kernel: Kernel,
+    p: &GemmParams,
+    k_chunk: u32,
+    [c, a, bias, b]: [&wgpu::Buffer; 4],
+    grid: impl Fn(u32) -> [u32; 3],
+) -> Result<()> {
+    let splits = p.k.div_ceil(k_chunk).max(1);
+    if splits == 1 {
+        let q = GemmParams { k_chunk: p.k.max(1), split_mn: 0, ..*p };
+        return s.dispatch(kernel, &q, &[c, a, bias, b], grid(1));
+    }
+    let mn = p.m as u64 * p.n as u64;
+    let parts = s.gpu.scratch(Scratch::SplitK, splits as u64 * mn * 4)?;
+    let q = GemmParams { k_chunk, split_mn: mn as u32, ..*p };
+    s.dispatch(kernel, &q, &[&parts, a, bias, b], grid(splits))?;
+    s.dispatch(Kernel::SplitSum, &q, &[c, &parts, bias], grid_1d(mn, WG))
+}
+
+fn gemm_tiles(
+    s: &mut Step,
+    p: &GemmParams,
+    c: &wgpu::Buffer,
+    a: &wgpu::Buffer,
+    b: &wgpu::Buffer,
+    bias: &wgpu::Buffer,
+) -> Result<()> {
+    let (cols, rows) = (p.n.div_ceil(TILE), p.m.div_ceil(TILE));
+    let k_chunk = TILES_SPLIT.k_chunk(cols as u64 * rows as u64, p.k);
+    split_k(s, Kernel::GemmTiles, p, k_chunk, [c, a, bias, b], |splits| [cols, rows, splits])
+}
+
+/// The one-output-per-invocation baseline of `gemm` (benchmarks and tests only).
+pub fn gemm_naive(
+    s: &mut Step,
+    p: &GemmParams,
+    c: &wgpu::Buffer,
+    a: &wgpu::Buffer,
+    b: &wgpu::Buffer,
+    bias: &wgpu::Buffer,
+) -> Result<()> {
+    let groups = [p.n.div_ceil(8), p.m.div_ceil(8), 1];
+    s.dispatch(Kernel::GemmNaive, p, &[c, a, bias, b], groups)
+}
+
+/// FLOPs of one product, for benchmarks.
+pub fn gemm_flops(p: &GemmParams) -> f64 {
+    p.flops()
+}
