@@ -84,7 +84,7 @@ impl Gpu {
             }
         }));
         // `new` has already refused an unknown NANOGAN_KERNELS; here it falls back to the adapter's.
-        let variant = Variant::from_env().ok().flatten().unwrap_or_else(|| Variant::for_adapter(&info));
+        let variant = Variant::from_env().ok().flatten().unwrap_or_else(|| Variant::for_device(info.device_type));
         Gpu {
             device,
             queue,

@@ -241,8 +241,8 @@ impl Variant {
     }
 
     /// Software rasterisers get `Registers`, every GPU `Tiles`.
-    pub fn for_adapter(info: &wgpu::AdapterInfo) -> Variant {
-        match info.device_type {
+    pub fn for_device(device_type: wgpu::DeviceType) -> Variant {
+        match device_type {
             wgpu::DeviceType::Cpu => Variant::Registers,
             _ => Variant::Tiles,
         }

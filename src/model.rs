@@ -153,38 +153,52 @@ impl Sequential {
     pub fn activations(&self, gpu: &Gpu, n: usize, shared: Shared) -> Result<Activations> {
         let shapes = self.shapes(n)?;
         let last = shapes.len() - 1;
+        let is_reshape = |layer: usize| matches!(self.layers[layer], Layer::Reshape(_));
         let mut xs: Vec<Tensor> = Vec::with_capacity(shapes.len());
-        let mut dxs: Vec<Tensor> = Vec::with_capacity(shapes.len());
         for (i, shape) in shapes.iter().enumerate() {
-            let (given_x, given_dx) = match i {
-                0 => (shared.input, shared.input_grad),
-                _ if i == last => (shared.output, shared.output_grad),
-                _ => (None, None),
+            let given = match i {
+                0 => shared.input,
+                _ if i == last => shared.output,
+                _ => None,
             };
-            let reshape = i > 0 && matches!(self.layers[i - 1], Layer::Reshape(_));
-            let x = match (given_x, reshape) {
-                (Some(t), _) => {
-                    t.reshape(shape).map_err(|e| Error::Shape(format!("{} activation {i}: {e}", self.name)))?
-                }
-                (None, true) => xs[i - 1].reshape(shape)?,
-                (None, false) => Tensor::zeros(gpu, shape)?,
-            };
-            let dx = match (given_dx, reshape) {
-                (Some(t), _) => {
-                    t.reshape(shape).map_err(|e| Error::Shape(format!("{} gradient {i}: {e}", self.name)))?
-                }
-                (None, true) => dxs[i - 1].reshape(shape)?,
-                (None, false) => Tensor::zeros(gpu, shape)?,
+            let x = match given {
+                Some(t) => t.reshape(shape).map_err(|e| Error::Shape(format!("{} activation {i}: {e}", self.name)))?,
+                None if i > 0 && is_reshape(i - 1) => xs[i - 1].reshape(shape)?,
+                None => Tensor::zeros(gpu, shape)?,
             };
             xs.push(x);
+        }
+        // Gradients, from the output back. Each layer's backward reads only the gradient of its
+        // output and writes that of its input, so the gradients inside the model take turns in
+        // two buffers sized for the largest; a reshape passes its gradient's buffer through.
+        let given_grad = |t: &Tensor, i: usize| {
+            t.reshape(&shapes[i]).map_err(|e| Error::Shape(format!("{} gradient {i}: {e}", self.name)))
+        };
+        let largest = shapes[..last].iter().map(|s| numel(s)).max().unwrap_or(0);
+        let mut turns: [Option<wgpu::Buffer>; 2] = [None, None];
+        let mut dxs: Vec<Tensor> = Vec::with_capacity(shapes.len());
+        dxs.push(match shared.output_grad {
+            Some(t) => given_grad(t, last)?,
+            None => Tensor::zeros(gpu, &shapes[last])?,
+        });
+        for i in (0..last).rev() {
+            let after = &dxs[dxs.len() - 1];
+            let dx = match shared.input_grad {
+                Some(t) if i == 0 => given_grad(t, 0)?,
+                _ if is_reshape(i) => after.reshape(&shapes[i])?,
+                _ => {
+                    // The turn whose buffer is not the gradient this layer reads.
+                    let turn = usize::from(turns[0].as_ref() == Some(&after.buf));
+                    if turns[turn].is_none() {
+                        turns[turn] = Some(Tensor::zeros(gpu, &[largest])?.buf);
+                    }
+                    let buf = turns[turn].clone().ok_or_else(|| Error::Shape("gradient buffer".into()))?;
+                    Tensor { buf, shape: shapes[i].clone() }
+                }
+            };
             dxs.push(dx);
         }
-        // A reshape feeding the output must share the given output-gradient buffer backwards.
-        for i in (1..shapes.len()).rev() {
-            if matches!(self.layers[i - 1], Layer::Reshape(_)) {
-                dxs[i - 1] = dxs[i].reshape(&shapes[i - 1])?;
-            }
-        }
+        dxs.reverse();
         let masks = self
             .layers
             .iter()
@@ -195,6 +209,31 @@ impl Sequential {
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Activations { xs, dxs, masks })
+    }
+
+    /// Activations for another input that share every buffer of `base` past the input (and its
+    /// gradient, when `input_grad` is given). For passes recorded one after the other, as the
+    /// discriminator's on the real and then on the fake batch: each overwrites what the last left.
+    pub fn activations_like(
+        &self,
+        base: &Activations,
+        input: &Tensor,
+        input_grad: Option<&Tensor>,
+    ) -> Result<Activations> {
+        let (mut xs, mut dxs) = (base.xs.clone(), base.dxs.clone());
+        // The input and the reshapes that directly follow it view the input's own buffer.
+        let mut i = 0;
+        loop {
+            xs[i] = input.reshape(&base.xs[i].shape)?;
+            if let Some(g) = input_grad {
+                dxs[i] = g.reshape(&base.dxs[i].shape)?;
+            }
+            if i >= self.layers.len() || !matches!(self.layers[i], Layer::Reshape(_)) {
+                break;
+            }
+            i += 1;
+        }
+        Ok(Activations { xs, dxs, masks: base.masks.clone() })
     }
 
     /// Records the forward pass. `pass` separates the dropout masks of several forward passes

@@ -123,8 +123,8 @@ impl Trainer {
         let g_acts =
             g.activations(gpu, n, Shared { output: Some(&x_fake), output_grad: Some(&dx_fake), ..Default::default() })?;
         let real = d.activations(gpu, n, Shared { input: Some(&x_real), ..Default::default() })?;
-        let fake =
-            d.activations(gpu, n, Shared { input: Some(&x_fake), input_grad: Some(&dx_fake), ..Default::default() })?;
+        // The real and the fake pass of D run one after the other, so they share activations.
+        let fake = d.activations_like(&real, &x_fake, Some(&dx_fake))?;
         let idx = gpu.storage("batch indices", (n * 4) as u64)?;
         let losses = gpu.storage("losses", 8)?;
         let history = gpu.storage("loss history", (config.log_every * 8) as u64)?;

@@ -1,10 +1,22 @@
 //! Adapter choice and device limits, each a clear error rather than a wgpu panic.
 
-use nanogan::{Error, Gpu, Tensor};
+use nanogan::{Error, Gpu, Tensor, Variant};
+
+#[test]
+fn variants_are_named_and_chosen_by_adapter_type() {
+    for v in Variant::ALL {
+        assert_eq!(Variant::parse(v.name()), Some(v));
+    }
+    assert_eq!(Variant::parse("fast"), None);
+    assert_eq!(Variant::for_device(nanogan::wgpu::DeviceType::Cpu), Variant::Registers);
+    assert_eq!(Variant::for_device(nanogan::wgpu::DeviceType::DiscreteGpu), Variant::Tiles);
+    assert_eq!(Variant::for_device(nanogan::wgpu::DeviceType::IntegratedGpu), Variant::Tiles);
+}
 
 #[test]
 fn unknown_adapter_name_is_an_error_listing_the_adapters() {
-    // Only this test in this binary touches NANOGAN_ADAPTER, so setting it is race-free.
+    // Only this test in this binary touches the environment (NANOGAN_ADAPTER, then
+    // NANOGAN_KERNELS below), so setting it is race-free.
     // SAFETY: no other thread of this test binary reads or writes the environment.
     unsafe { std::env::set_var("NANOGAN_ADAPTER", "no-such-adapter-xyz") };
     let result = Gpu::new_blocking();
@@ -14,7 +26,23 @@ fn unknown_adapter_name_is_an_error_listing_the_adapters() {
         Err(e) => panic!("expected NoAdapter, got {e}"),
         Ok(g) => panic!("NANOGAN_ADAPTER=no-such-adapter-xyz matched {}", g.describe()),
     }
-    // With the variable gone the default adapter is found again (unless there is none).
+    // An unknown kernel variant is refused with the known ones named; a known one is used.
+    // SAFETY: as above.
+    unsafe { std::env::set_var("NANOGAN_KERNELS", "fastest") };
+    let result = Gpu::new_blocking();
+    unsafe { std::env::set_var("NANOGAN_KERNELS", "tiles") };
+    let forced = Gpu::new_blocking();
+    unsafe { std::env::remove_var("NANOGAN_KERNELS") };
+    match result {
+        Err(Error::Param(m)) => assert!(m.contains("'fastest'") && m.contains("registers, tiles"), "{m}"),
+        Err(e) => panic!("expected Param, got {e}"),
+        Ok(g) => panic!("NANOGAN_KERNELS=fastest gave {}", g.describe()),
+    }
+    if let Ok(gpu) = forced {
+        assert_eq!(gpu.variant(), Variant::Tiles);
+        assert!(gpu.describe().contains("tiles kernels"), "{}", gpu.describe());
+    }
+    // With the variables gone the default adapter is found again (unless there is none).
     match Gpu::new_blocking() {
         Ok(gpu) => {
             let e = Tensor::zeros(&gpu, &[1 << 16, 1 << 13]).unwrap_err().to_string();

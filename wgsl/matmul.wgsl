@@ -70,6 +70,22 @@ fn store4(row: u32, col0: u32, v: vec4<f32>, z: u32) {
     if (row >= p.m) {
         return;
     }
+    // The common case without per-element work: plain rows, no bias, all four columns inside.
+    if (p.split_mn == 0u && p.c_group == 0u && p.bias_off == NO_BIAS && col0 + 3u < p.n) {
+        let at = p.c_off + row * p.c_ms + col0;
+        if (p.accumulate == 1u) {
+            c[at] += v.x;
+            c[at + 1u] += v.y;
+            c[at + 2u] += v.z;
+            c[at + 3u] += v.w;
+        } else {
+            c[at] = v.x;
+            c[at + 1u] = v.y;
+            c[at + 2u] = v.z;
+            c[at + 3u] = v.w;
+        }
+        return;
+    }
     for (var t = 0u; t < 4u; t++) {
         let col = col0 + t;
         if (col < p.n) {
