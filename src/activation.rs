@@ -78,6 +78,34 @@ impl Activation {
         s.dispatch(Kernel::ActivationFwd, &self.params(x.len()), &[&y.buf, &x.buf], Self::groups(x.len()))
     }
 
+    /// Whether f' can be read off y alone, so the forward may overwrite its input: all but a
+    /// LeakyReLU with a negative slope (whose y > 0 on both sides of 0).
+    pub fn can_run_in_place(&self) -> bool {
+        !matches!(self.act, Act::LeakyRelu(s) if s < 0.0)
+    }
+
+    /// xy = f(xy), overwriting the input (see `can_run_in_place`).
+    pub fn forward_in_place(&self, s: &mut Step, xy: &Tensor) -> Result<()> {
+        self.out_shape(&xy.shape)?;
+        if !self.can_run_in_place() {
+            return Err(Error::Param(format!("{:?} cannot run in place: f' needs its input", self.act)));
+        }
+        s.dispatch(Kernel::ActivationFwdInPlace, &self.params(xy.len()), &[&xy.buf], Self::groups(xy.len()))
+    }
+
+    /// Overwrites dx = dy·f'(x) with f' read off the forward's output y alone.
+    pub fn backward_from_y(&self, s: &mut Step, dx: &Tensor, dy: &Tensor, y: &Tensor) -> Result<()> {
+        let shape = self.out_shape(&y.shape)?;
+        let name = format!("{:?}", self.act);
+        if !self.can_run_in_place() {
+            return Err(Error::Param(format!("{name} needs its input for its gradient")));
+        }
+        expect_shape(&format!("{name} output gradient"), dy, &shape)?;
+        expect_shape(&format!("{name} input gradient"), dx, &shape)?;
+        let bufs = [&dx.buf, &y.buf, &dy.buf];
+        s.dispatch(Kernel::ActivationBwdXFromY, &self.params(y.len()), &bufs, Self::groups(y.len()))
+    }
+
     /// Overwrites dx = dy·f'(x); tanh and sigmoid take f' from the forward's output y.
     pub fn backward(&self, s: &mut Step, dx: &Tensor, dy: &Tensor, x: &Tensor, y: &Tensor) -> Result<()> {
         let shape = self.out_shape(&x.shape)?;

@@ -106,6 +106,10 @@ pub enum Kernel {
     BatchNormBwdX,
     ActivationFwd,
     ActivationBwdX,
+    /// The activation overwriting its input.
+    ActivationFwdInPlace,
+    /// The activation's input gradient from its output alone.
+    ActivationBwdXFromY,
     UpsampleFwd,
     UpsampleBwdX,
     DropoutFwd,
@@ -125,7 +129,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 28] = [
+    pub const ALL: [Kernel; 30] = [
         Kernel::Gemm,
         Kernel::GemmRows,
         Kernel::GemmDots,
@@ -142,6 +146,8 @@ impl Kernel {
         Kernel::BatchNormBwdX,
         Kernel::ActivationFwd,
         Kernel::ActivationBwdX,
+        Kernel::ActivationFwdInPlace,
+        Kernel::ActivationBwdXFromY,
         Kernel::UpsampleFwd,
         Kernel::UpsampleBwdX,
         Kernel::DropoutFwd,
@@ -174,6 +180,8 @@ impl Kernel {
             Kernel::BatchNormBwdX => "batch_norm_bwd_x",
             Kernel::ActivationFwd => "activation_fwd",
             Kernel::ActivationBwdX => "activation_bwd_x",
+            Kernel::ActivationFwdInPlace => "activation_fwd_in_place",
+            Kernel::ActivationBwdXFromY => "activation_bwd_x_from_y",
             Kernel::UpsampleFwd => "upsample_fwd",
             Kernel::UpsampleBwdX => "upsample_bwd_x",
             Kernel::DropoutFwd => "dropout_fwd",
@@ -202,7 +210,10 @@ impl Kernel {
             Kernel::BatchNormStats | Kernel::BatchNormFwd | Kernel::BatchNormBwdW | Kernel::BatchNormBwdX => {
                 Family::BatchNorm
             }
-            Kernel::ActivationFwd | Kernel::ActivationBwdX => Family::Activation,
+            Kernel::ActivationFwd
+            | Kernel::ActivationBwdX
+            | Kernel::ActivationFwdInPlace
+            | Kernel::ActivationBwdXFromY => Family::Activation,
             Kernel::UpsampleFwd | Kernel::UpsampleBwdX => Family::Upsample,
             Kernel::DropoutFwd | Kernel::DropoutBwdX => Family::Dropout,
             Kernel::RandomUniform | Kernel::RandomNormal | Kernel::ClockTick => Family::Random,

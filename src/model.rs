@@ -163,7 +163,7 @@ impl Sequential {
             };
             let x = match given {
                 Some(t) => t.reshape(shape).map_err(|e| Error::Shape(format!("{} activation {i}: {e}", self.name)))?,
-                None if i > 0 && is_reshape(i - 1) => xs[i - 1].reshape(shape)?,
+                None if i > 0 && (is_reshape(i - 1) || self.act_in_place(i - 1)) => xs[i - 1].reshape(shape)?,
                 None => Tensor::zeros(gpu, shape)?,
             };
             xs.push(x);
@@ -211,6 +211,25 @@ impl Sequential {
         Ok(Activations { xs, dxs, masks })
     }
 
+    /// Whether layer `i`, an activation, overwrites its input: only where nothing reads that
+    /// input afterwards. Not the model's first layer (the input belongs to the caller) nor its
+    /// last (the output may be shared), and only after a layer whose backward reads its own
+    /// input rather than its output (not after another activation or a reshape of one).
+    fn act_in_place(&self, i: usize) -> bool {
+        let Some(Layer::Activation(act)) = self.layers.get(i) else { return false };
+        let before_ok = i > 0
+            && matches!(
+                self.layers[i - 1],
+                Layer::Linear(_)
+                    | Layer::Conv2d(_)
+                    | Layer::ConvTranspose2d(_)
+                    | Layer::BatchNorm(_)
+                    | Layer::Upsample(_)
+                    | Layer::Dropout(_)
+            );
+        act.can_run_in_place() && before_ok && i + 1 < self.layers.len()
+    }
+
     /// Activations for another input that share every buffer of `base` past the input (and its
     /// gradient, when `input_grad` is given). For passes recorded one after the other, as the
     /// discriminator's on the real and then on the fake batch: each overwrites what the last left.
@@ -247,6 +266,7 @@ impl Sequential {
                 Layer::Conv2d(l) => l.forward(s, p, y, x)?,
                 Layer::ConvTranspose2d(l) => l.forward(s, p, y, x)?,
                 Layer::BatchNorm(l) => l.forward(s, p, y, x, train)?,
+                Layer::Activation(l) if self.act_in_place(i) => l.forward_in_place(s, y)?,
                 Layer::Activation(l) => l.forward(s, y, x)?,
                 Layer::Upsample(l) => l.forward(s, y, x)?,
                 Layer::Dropout(l) => l.forward(s, p, y, mask(a, i)?, x, train, pass)?,
@@ -268,11 +288,11 @@ impl Sequential {
                 Layer::Conv2d(l) => l.backward(s, p, dx, dy, x, frozen)?,
                 Layer::ConvTranspose2d(l) => l.backward(s, p, dx, dy, x, frozen)?,
                 Layer::BatchNorm(l) => l.backward(s, p, dx, dy, x, frozen)?,
-                Layer::Activation(l) => {
-                    if let Some(dx) = dx {
-                        l.backward(s, dx, dy, x, y)?
-                    }
-                }
+                Layer::Activation(l) => match dx {
+                    Some(dx) if self.act_in_place(i) => l.backward_from_y(s, dx, dy, y)?,
+                    Some(dx) => l.backward(s, dx, dy, x, y)?,
+                    None => {}
+                },
                 Layer::Upsample(l) => {
                     if let Some(dx) = dx {
                         l.backward(s, dx, dy)?

@@ -19,6 +19,12 @@ struct ActivationParams {
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read> y_in: array<f32>;         // bwd_x: the forward's y
 @group(0) @binding(4) var<storage, read> dy: array<f32>;           // bwd_x
+// In place (src/model.rs uses these where nothing else needs the activation's input): the
+// forward overwrites x with y, and the backward takes f' from y alone, which holds for ReLU,
+// LeakyReLU with slope ≥ 0 (y > 0 exactly when x > 0), tanh and sigmoid.
+@group(0) @binding(1) var<storage, read_write> xy: array<f32>;     // fwd_in_place
+@group(0) @binding(2) var<storage, read> y_saved: array<f32>;      // bwd_x_from_y
+@group(0) @binding(3) var<storage, read> dy_in: array<f32>;        // bwd_x_from_y
 
 fn first_of(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
     let f = flat_index(gid, nwg);
@@ -91,5 +97,39 @@ fn activation_bwd_x(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
             break;
         }
         dx[i] = dy[i] * act_grad(x[i], y_in[i]);
+    }
+}
+
+// xy[i] = f(xy[i])
+@compute @workgroup_size(WG, 1, 1)
+fn activation_fwd_in_place(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let first = first_of(gid, nwg);
+    if (first >= p.n) {
+        return;
+    }
+    for (var k = 0u; k < 4u; k++) {
+        let i = first + k * WG;
+        if (i >= p.n) {
+            break;
+        }
+        xy[i] = act(xy[i]);
+    }
+}
+
+// dx[i] = dy[i]·f'(x[i]) with f' read off y[i] (overwrite)
+@compute @workgroup_size(WG, 1, 1)
+fn activation_bwd_x_from_y(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let first = first_of(gid, nwg);
+    if (first >= p.n) {
+        return;
+    }
+    for (var k = 0u; k < 4u; k++) {
+        let i = first + k * WG;
+        if (i >= p.n) {
+            break;
+        }
+        let yv = y_saved[i];
+        // y > 0 exactly when x > 0 for the ReLU family with slope ≥ 0.
+        dx[i] = dy_in[i] * act_grad(yv, yv);
     }
 }

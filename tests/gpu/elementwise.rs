@@ -38,6 +38,28 @@ fn check_activation(a: Act, shape: &[usize]) {
     let y_used: Vec<f64> = y_gpu.iter().map(|&v| v as f64).collect();
     let dx = twin::backward(a, &dy, &x, &y_used);
     assert_close(&format!("{a:?} {shape:?} dx"), &dxt.read_blocking(gpu).unwrap(), &dx, 1e-6, 1e-5);
+
+    // In place: the same y over x's own buffer, and the same dx from y alone.
+    let xyt = Tensor::from_slice(gpu, shape, &to_f32(&x)).unwrap();
+    let dx2t = Tensor::zeros(gpu, shape).unwrap();
+    let mut s = Step::new(gpu);
+    layer.forward_in_place(&mut s, &xyt).unwrap();
+    layer.backward_from_y(&mut s, &dx2t, &dyt, &xyt).unwrap();
+    s.submit().unwrap();
+    assert_close(&format!("{a:?} {shape:?} y in place"), &xyt.read_blocking(gpu).unwrap(), &y, 1e-6, 1e-5);
+    assert_close(&format!("{a:?} {shape:?} dx from y"), &dx2t.read_blocking(gpu).unwrap(), &dx, 1e-6, 1e-5);
+}
+
+/// A LeakyReLU with a negative slope is positive on both sides of 0: y cannot tell f'.
+#[test]
+fn negative_slope_refuses_to_run_in_place() {
+    let Some(gpu) = gpu() else { return };
+    let layer = Activation::new(Act::LeakyRelu(-0.5));
+    assert!(!layer.can_run_in_place());
+    let t = Tensor::zeros(gpu, &[4]).unwrap();
+    let err = layer.forward_in_place(&mut Step::new(gpu), &t).unwrap_err().to_string();
+    assert!(err.contains("in place"), "{err}");
+    assert!(layer.backward_from_y(&mut Step::new(gpu), &t, &t, &t).is_err());
 }
 
 #[test]
