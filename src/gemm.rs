@@ -62,10 +62,6 @@ impl GemmParams {
             _pad: 0,
         }
     }
-
-    fn flops(&self) -> f64 {
-        2.0 * self.m as f64 * self.n as f64 * self.k as f64
-    }
 }
 
 /// Tile of the `tiles` style (TM = TN and TK in wgsl/matmul.wgsl).
@@ -136,8 +132,9 @@ fn gemm_registers(
     } else if p.a_ks == 1 && p.b_ks == 1 && aligned(&[p.k, p.a_off, p.a_ms, p.b_off, p.b_ns]) {
         (Kernel::GemmDots, blocks(4, 4))
     } else {
-        let q = GemmParams { k_chunk: p.k.max(1), split_mn: 0, ..*p };
-        return s.dispatch(Kernel::Gemm, &q, &[c, a, bias, b], [p.n.div_ceil(32), p.m.div_ceil(32), 1]);
+        let (cols, rows) = (p.n.div_ceil(32), p.m.div_ceil(32));
+        let k_chunk = REGISTERS_SPLIT.k_chunk(cols as u64 * rows as u64 * 64, p.k);
+        return split_k(s, Kernel::Gemm, p, k_chunk, [c, a, bias, b], |splits| [cols, rows, splits]);
     };
     let k_chunk = REGISTERS_SPLIT.k_chunk(blocks, p.k);
     // Neighbouring invocations share what they read along the faster axis, so number them down
@@ -196,9 +193,4 @@ pub fn gemm_naive(
 ) -> Result<()> {
     let groups = [p.n.div_ceil(8), p.m.div_ceil(8), 1];
     s.dispatch(Kernel::GemmNaive, p, &[c, a, bias, b], groups)
-}
-
-/// FLOPs of one product, for benchmarks.
-pub fn gemm_flops(p: &GemmParams) -> f64 {
-    p.flops()
 }

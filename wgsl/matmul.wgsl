@@ -114,14 +114,16 @@ fn block_of(i: u32, rows: u32, cols: u32) -> vec3<u32> {
 
 // ---- registers -------------------------------------------------------------------------
 
-// 4 × 4 scalar blocks (16 accumulators, 8 loads per k) for any strides.
+// 4 × 4 scalar blocks (16 accumulators, 8 loads per k) for any strides; split z = gid.z.
 @compute @workgroup_size(8, 8, 1)
 fn matmul_gemm(@builtin(global_invocation_id) gid: vec3<u32>) {
     let m0 = gid.y * 4u;
     let n0 = gid.x * 4u;
-    if (m0 >= p.m || n0 >= p.n) {
+    let k_begin = gid.z * p.k_chunk;
+    if (m0 >= p.m || n0 >= p.n || k_begin >= max(p.k, 1u)) {
         return;
     }
+    let k_end = min(k_begin + p.k_chunk, p.k);
     // Rows/columns past the edge read a clamped (valid) address and are never stored.
     var arow: array<u32, 4>;
     var bcol: array<u32, 4>;
@@ -130,7 +132,7 @@ fn matmul_gemm(@builtin(global_invocation_id) gid: vec3<u32>) {
         bcol[t] = p.b_off + min(n0 + t, p.n - 1u) * p.b_ns;
     }
     var acc: array<vec4<f32>, 4>;
-    for (var kk = 0u; kk < p.k; kk++) {
+    for (var kk = k_begin; kk < k_end; kk++) {
         let ak = kk * p.a_ks;
         let bk = kk * p.b_ks;
         let bv = vec4<f32>(b[bcol[0] + bk], b[bcol[1] + bk], b[bcol[2] + bk], b[bcol[3] + bk]);
@@ -140,7 +142,7 @@ fn matmul_gemm(@builtin(global_invocation_id) gid: vec3<u32>) {
         acc[3] += a[arow[3] + ak] * bv;
     }
     for (var i = 0u; i < 4u; i++) {
-        store4(m0 + i, n0, acc[i], 0u);
+        store4(m0 + i, n0, acc[i], gid.z);
     }
 }
 
