@@ -11,4 +11,5 @@ mod gather;
 mod linear;
 mod loss;
 mod mlp;
+mod profile;
 mod random_dropout;

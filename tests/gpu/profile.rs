@@ -1,7 +1,8 @@
 //! The benchmark's instruments: profiled replays (each dispatch in its own timed pass, split over
 //! several submits) must do exactly what a plain replay does, and the FLOP count must match the
-//! layers' products counted by hand. Runs on the GPU (lavapipe in CI).
+//! layers' products counted by hand.
 
+use crate::support::gpu;
 use nanogan::config::Config;
 use nanogan::data::Dataset;
 use nanogan::presets::Preset;
@@ -9,18 +10,6 @@ use nanogan::step::profile;
 use nanogan::train::{fixed_noise, Trainer};
 use nanogan::{wgpu, Gpu};
 use std::sync::OnceLock;
-
-fn gpu() -> Option<&'static Gpu> {
-    static GPU: OnceLock<Result<Gpu, String>> = OnceLock::new();
-    match GPU.get_or_init(|| Gpu::new_blocking().map_err(|e| e.to_string())) {
-        Ok(g) => Some(g),
-        Err(e) if std::env::var("NANOGAN_ALLOW_NO_GPU").as_deref() == Ok("1") => {
-            eprintln!("skipping GPU test (NANOGAN_ALLOW_NO_GPU=1): {e}");
-            None
-        }
-        Err(e) => panic!("{e}\n(set NANOGAN_ALLOW_NO_GPU=1 to skip GPU tests on purpose)"),
-    }
-}
 
 fn digits() -> &'static Dataset {
     static DATA: OnceLock<Dataset> = OnceLock::new();
