@@ -255,10 +255,27 @@ const TK: u32 = 16u;
 var<workgroup> tile_a: array<vec4<f32>, 256>;
 var<workgroup> tile_b: array<vec4<f32>, 256>;
 
-// Workgroup (column tile, row tile, split z). Each step of k loads a TK-deep slice of A's and
-// B's tiles, four values per invocation, with neighbouring invocations on neighbouring
-// addresses along whichever axis is contiguous; then every invocation does 4 × 4 × TK
-// multiply-adds from workgroup memory.
+// A[m, k], or 0 outside the product or the split.
+fn a_at(m: u32, k: u32, k_end: u32) -> f32 {
+    if (m < p.m && k < k_end) {
+        return a[p.a_off + m * p.a_ms + k * p.a_ks];
+    }
+    return 0.0;
+}
+
+// B[k, n], or 0 outside the product or the split.
+fn b_at(k: u32, n: u32, k_end: u32) -> f32 {
+    if (n < p.n && k < k_end) {
+        return b[p.b_off + k * p.b_ks + n * p.b_ns];
+    }
+    return 0.0;
+}
+
+// Workgroup (column tile, row tile, split z). Each step of k stages a TK-deep slice of A's and
+// B's tiles: every invocation reads four neighbouring rows (columns) at one k and stores them as
+// one vec4, numbered so that neighbouring invocations read neighbouring addresses along
+// whichever axis is contiguous. Then every invocation does 4 × 4 × TK multiply-adds from
+// workgroup memory.
 @compute @workgroup_size(16, 16, 1)
 fn matmul_gemm_tiles(
     @builtin(workgroup_id) wid: vec3<u32>,
@@ -270,41 +287,32 @@ fn matmul_gemm_tiles(
     // Depend on the workgroup only, so the barriers stay in uniform control flow.
     let k_begin = wid.z * p.k_chunk;
     let k_end = min(k_begin + p.k_chunk, p.k);
+    // (k, group of four rows) this invocation stages: k fastest when A is contiguous along k.
+    var ak = li / (TM / 4u);
+    var aq = li % (TM / 4u);
+    if (p.a_ks == 1u) {
+        ak = li % TK;
+        aq = li / TK;
+    }
+    var bk = li / (TN / 4u);
+    var bq = li % (TN / 4u);
+    if (p.b_ns != 1u && p.b_ks == 1u) {
+        bk = li % TK;
+        bq = li / TK;
+    }
     var acc0 = vec4<f32>(0.0);
     var acc1 = vec4<f32>(0.0);
     var acc2 = vec4<f32>(0.0);
     var acc3 = vec4<f32>(0.0);
     for (var k0 = k_begin; k0 < k_end; k0 += TK) {
-        for (var t = 0u; t < 4u; t++) {
-            let e = li + 256u * t;
-            var mm = e % TM;
-            var kk = e / TM;
-            if (p.a_ks == 1u) {
-                mm = e / TK;
-                kk = e % TK;
-            }
-            let m = m_base + mm;
-            let k = k0 + kk;
-            var v = 0.0;
-            if (m < p.m && k < k_end) {
-                v = a[p.a_off + m * p.a_ms + k * p.a_ks];
-            }
-            tile_a[kk * (TM / 4u) + mm / 4u][mm % 4u] = v;
-
-            var nn = e % TN;
-            var kb = e / TN;
-            if (p.b_ns != 1u && p.b_ks == 1u) {
-                nn = e / TK;
-                kb = e % TK;
-            }
-            let n = n_base + nn;
-            let kb_abs = k0 + kb;
-            var w = 0.0;
-            if (n < p.n && kb_abs < k_end) {
-                w = b[p.b_off + kb_abs * p.b_ks + n * p.b_ns];
-            }
-            tile_b[kb * (TN / 4u) + nn / 4u][nn % 4u] = w;
-        }
+        let m = m_base + 4u * aq;
+        let ka = k0 + ak;
+        tile_a[ak * (TM / 4u) + aq] =
+            vec4<f32>(a_at(m, ka, k_end), a_at(m + 1u, ka, k_end), a_at(m + 2u, ka, k_end), a_at(m + 3u, ka, k_end));
+        let n = n_base + 4u * bq;
+        let kb = k0 + bk;
+        tile_b[bk * (TN / 4u) + bq] =
+            vec4<f32>(b_at(kb, n, k_end), b_at(kb, n + 1u, k_end), b_at(kb, n + 2u, k_end), b_at(kb, n + 3u, k_end));
         workgroupBarrier();
         for (var kk = 0u; kk < TK; kk++) {
             let av = tile_a[kk * (TM / 4u) + lid.y];
