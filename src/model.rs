@@ -126,12 +126,18 @@ impl Activations {
     pub fn output(&self) -> &Tensor {
         &self.xs[self.xs.len() - 1]
     }
-    pub fn input_grad(&self) -> &Tensor {
-        &self.dxs[0]
+    pub fn input_grad(&self) -> Result<&Tensor> {
+        self.dxs.first().ok_or_else(no_gradients)
     }
-    pub fn output_grad(&self) -> &Tensor {
-        &self.dxs[self.dxs.len() - 1]
+    pub fn output_grad(&self) -> Result<&Tensor> {
+        self.dxs.last().ok_or_else(no_gradients)
     }
+}
+
+fn no_gradients() -> Error {
+    Error::Shape(
+        "these activations were made for inference (Sequential::inference_activations) and hold no gradients".into(),
+    )
 }
 
 impl Sequential {
@@ -151,6 +157,15 @@ impl Sequential {
     /// ones: the generator's output is the discriminator's fake input, and the discriminator's
     /// input gradient is the generator's output gradient.
     pub fn activations(&self, gpu: &Gpu, n: usize, shared: Shared) -> Result<Activations> {
+        self.allocate(gpu, n, shared, true)
+    }
+
+    /// Activations for forward passes only (sampling): no gradient buffers.
+    pub fn inference_activations(&self, gpu: &Gpu, n: usize) -> Result<Activations> {
+        self.allocate(gpu, n, Shared::default(), false)
+    }
+
+    fn allocate(&self, gpu: &Gpu, n: usize, shared: Shared, grads: bool) -> Result<Activations> {
         let shapes = self.shapes(n)?;
         let last = shapes.len() - 1;
         let is_reshape = |layer: usize| matches!(self.layers[layer], Layer::Reshape(_));
@@ -177,11 +192,14 @@ impl Sequential {
         let largest = shapes[..last].iter().map(|s| numel(s)).max().unwrap_or(0);
         let mut turns: [Option<wgpu::Buffer>; 2] = [None, None];
         let mut dxs: Vec<Tensor> = Vec::with_capacity(shapes.len());
-        dxs.push(match shared.output_grad {
-            Some(t) => given_grad(t, last)?,
-            None => Tensor::zeros(gpu, &shapes[last])?,
-        });
-        for i in (0..last).rev() {
+        let backward_layers = if grads { last } else { 0 };
+        if grads {
+            dxs.push(match shared.output_grad {
+                Some(t) => given_grad(t, last)?,
+                None => Tensor::zeros(gpu, &shapes[last])?,
+            });
+        }
+        for i in (0..backward_layers).rev() {
             let after = &dxs[dxs.len() - 1];
             let dx = match shared.input_grad {
                 Some(t) if i == 0 => given_grad(t, 0)?,
@@ -279,6 +297,7 @@ impl Sequential {
     /// Records the backward pass from `a.output_grad()`. Input gradient only if `input_grad`;
     /// with `frozen` no parameter gradient is touched (the generator's step through D).
     pub fn backward(&self, s: &mut Step, a: &Activations, input_grad: bool, frozen: bool) -> Result<()> {
+        a.output_grad()?;
         let p = &self.arena;
         for (i, layer) in self.layers.iter().enumerate().rev() {
             let (x, y, dy) = (&a.xs[i], &a.xs[i + 1], &a.dxs[i + 1]);

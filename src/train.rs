@@ -146,10 +146,10 @@ impl Trainer {
         }
         g.forward(&mut s, &g_acts, true, 0)?;
         d.forward(&mut s, &real, true, PASS_REAL)?;
-        loss::record(&mut s, real_term, real.output_grad(), &losses, 0, false, real.output(), None)?;
+        loss::record(&mut s, real_term, real.output_grad()?, &losses, 0, false, real.output(), None)?;
         d.backward(&mut s, &real, false, false)?;
         d.forward(&mut s, &fake, true, PASS_FAKE)?;
-        loss::record(&mut s, fake_term, fake.output_grad(), &losses, 0, true, fake.output(), None)?;
+        loss::record(&mut s, fake_term, fake.output_grad()?, &losses, 0, true, fake.output(), None)?;
         d.backward(&mut s, &fake, false, false)?;
         adam_d.step(&mut s, &d.arena)?;
         let d_plan = s.finish();
@@ -163,7 +163,7 @@ impl Trainer {
         }
         g.forward(&mut s, &g_acts, true, 0)?;
         d.forward(&mut s, &fake, true, PASS_GEN)?;
-        loss::record(&mut s, gen_term, fake.output_grad(), &losses, 1, false, fake.output(), None)?;
+        loss::record(&mut s, gen_term, fake.output_grad()?, &losses, 1, false, fake.output(), None)?;
         d.backward(&mut s, &fake, true, true)?;
         g.backward(&mut s, &g_acts, false, false)?;
         adam_g.step(&mut s, &g.arena)?;
@@ -316,7 +316,7 @@ pub async fn sample(gpu: &Gpu, g: &Sequential, z_dim: usize, z: &[f32]) -> Resul
     if z_dim == 0 || z.is_empty() || !z.len().is_multiple_of(z_dim) {
         return Err(Error::Shape(format!("{} noise values do not form rows of Z = {z_dim}", z.len())));
     }
-    let acts = g.activations(gpu, z.len() / z_dim, Shared::default())?;
+    let acts = g.inference_activations(gpu, z.len() / z_dim)?;
     acts.input().write(gpu, z)?;
     let mut s = Step::new(gpu);
     g.forward(&mut s, &acts, false, 0)?;

@@ -13,7 +13,6 @@
 //! own `Gpu`, so its buffer figure counts only what that case allocated.
 
 use nanogan::config::{Config, GanLoss};
-use nanogan::model::Shared;
 use nanogan::step::profile;
 use nanogan::train::fixed_noise;
 use nanogan::{Dataset, Gpu, Kernel, Preset, Result, Step, Trainer};
@@ -143,7 +142,7 @@ fn sample_case(name: &str, preset: Preset, batch: usize, runs: usize) -> Result<
     let config = Config::for_model(preset);
     let before = gpu.allocated_bytes();
     let g = preset.generator(&gpu, config.z, config.init, config.seed)?;
-    let acts = g.activations(&gpu, batch, Shared::default())?;
+    let acts = g.inference_activations(&gpu, batch)?;
     acts.input().write(&gpu, &fixed_noise(1, batch, config.z))?;
     let mut s = Step::new(&gpu);
     g.forward(&mut s, &acts, false, 0)?;
