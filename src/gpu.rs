@@ -100,10 +100,20 @@ impl Gpu {
 
     /// The same device with another kernel variant and empty caches (tests and benchmarks run
     /// every variant on one device this way).
+    /// Validation errors keep going to the one slot `from_device` installed (a device has one
+    /// error handler), so `check` works on either.
     pub fn with_variant(&self, variant: Variant) -> Gpu {
-        let mut gpu = Gpu::from_device(self.device.clone(), self.queue.clone(), self.info.clone());
-        gpu.variant = variant;
-        gpu
+        Gpu {
+            device: self.device.clone(),
+            queue: self.queue.clone(),
+            info: self.info.clone(),
+            modules: Mutex::new(HashMap::new()),
+            pipelines: Mutex::new(HashMap::new()),
+            variant,
+            allocated: AtomicU64::new(0),
+            scratch: Mutex::new(HashMap::new()),
+            first_error: self.first_error.clone(),
+        }
     }
 
     /// The kernel style chosen for this adapter, or forced by `NANOGAN_KERNELS`.

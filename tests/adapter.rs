@@ -51,7 +51,26 @@ fn unknown_adapter_name_is_an_error_listing_the_adapters() {
             assert!(e.contains("32 bits"), "{e}");
             let e = Tensor::from_slice(&gpu, &[2, 2], &[1.0; 3]).unwrap_err().to_string();
             assert!(e.contains("[2, 2]") && e.contains("3 were given"), "{e}");
+            variant_gpus_report_validation_errors(&gpu);
         }
         Err(e) => assert!(std::env::var("NANOGAN_ALLOW_NO_GPU").as_deref() == Ok("1"), "{e}"),
     }
+}
+
+/// A variant's `Gpu` shares the device's one error handler: a validation error made through
+/// either is reported by `check` (and only once). Called from the test above, which owns the
+/// environment this binary's devices are opened under.
+fn variant_gpus_report_validation_errors(base: &Gpu) {
+    let variant = base.with_variant(Variant::Tiles);
+    let bad = nanogan::wgpu::BufferDescriptor {
+        label: Some("map-read storage"),
+        size: 16,
+        usage: nanogan::wgpu::BufferUsages::MAP_READ | nanogan::wgpu::BufferUsages::STORAGE,
+        mapped_at_creation: false,
+    };
+    let _ = base.device.create_buffer(&bad);
+    assert!(variant.check().is_err(), "the variant's check missed an error made on its device");
+    assert!(base.check().is_ok(), "the error was reported twice");
+    let _ = variant.device.create_buffer(&bad);
+    assert!(base.check().is_err(), "the base's check missed an error made through the variant");
 }
