@@ -16,8 +16,8 @@ pub enum Act {
 }
 
 impl Act {
-    /// `kind` in wgsl/activation.wgsl.
-    fn kind(self) -> u32 {
+    /// `kind` of `activate` in wgsl/common.wgsl.
+    pub(crate) fn kind(self) -> u32 {
         match self {
             Act::Relu => 0,
             Act::LeakyRelu(_) => 1,
@@ -26,7 +26,7 @@ impl Act {
         }
     }
 
-    fn slope(self) -> f32 {
+    pub(crate) fn slope(self) -> f32 {
         match self {
             Act::LeakyRelu(s) => s,
             _ => 0.0,

@@ -4,6 +4,7 @@
 //!   Ho = (H + 2p − K) / s + 1
 //! Runs as GEMMs over im2col columns (src/conv_gemm.rs); f64 twin in src/cpu/conv.rs.
 
+use crate::activation::Act;
 use crate::arena::{Arena, ArenaBuilder, Slot};
 use crate::conv_gemm::{self, ConvGeometry};
 use crate::cpu::random::InitRng;
@@ -122,10 +123,15 @@ impl Conv2d {
 
     /// y = conv(x, weight) + bias.   x: (N, Cin, H, W)  y: (N, Cout, Ho, Wo)
     pub fn forward(&self, s: &mut Step, p: &Arena, y: &Tensor, x: &Tensor) -> Result<()> {
+        self.forward_with_act(s, p, y, x, None)
+    }
+
+    /// y = act(conv(x, weight) + bias), the activation fused into the product's epilogue.
+    pub fn forward_with_act(&self, s: &mut Step, p: &Arena, y: &Tensor, x: &Tensor, act: Option<Act>) -> Result<()> {
         let shape = self.out_shape(&x.shape)?;
         expect_shape(&format!("{} output", self.describe()), y, &shape)?;
         let g = self.geometry(&x.shape, &shape);
-        conv_gemm::correlate(s, &g, y, x, &p.params, self.w.offset, Some(self.b.offset))
+        conv_gemm::correlate(s, &g, y, x, &p.params, self.w.offset, Some(self.b.offset), act)
     }
 
     /// Overwrites dx (if asked); accumulates dW and db into `p.grads` unless `frozen`.

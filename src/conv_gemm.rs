@@ -12,6 +12,7 @@
 //! The columns are materialised in a shared workspace (at most `COLUMN_BUDGET` bytes; larger
 //! batches run in chunks of samples) because the register style reads them as vec4s.
 
+use crate::activation::Act;
 use crate::error::{Error, Result};
 use crate::gemm::{gemm, GemmParams, NO_BIAS};
 use crate::gpu::Scratch;
@@ -134,8 +135,9 @@ impl ConvGeometry {
     }
 }
 
-/// small = W ⋆ big (+ bias[cs]); overwrites small.   W at `w_off` of `prm`, (Cs, Cb, K, K).
+/// small = act(W ⋆ big (+ bias[cs])); overwrites small.   W at `w_off` of `prm`, (Cs, Cb, K, K).
 /// Conv2d's forward.
+#[allow(clippy::too_many_arguments)]
 pub fn correlate(
     s: &mut Step,
     g: &ConvGeometry,
@@ -144,10 +146,11 @@ pub fn correlate(
     prm: &wgpu::Buffer,
     w_off: u32,
     bias_off: Option<u32>,
+    act: Option<Act>,
 ) -> Result<()> {
     for c in g.chunks()? {
         let cols = g.columns(s, c, big)?;
-        correlate_chunk(s, g, c, small, &cols, prm, w_off, bias_off)?;
+        correlate_chunk(s, g, c, small, &cols, prm, w_off, bias_off, act)?;
     }
     Ok(())
 }
@@ -217,7 +220,7 @@ pub fn backward_to_small(
     for c in g.chunks()? {
         let cols = g.columns(s, c, big)?;
         if let Some(d_small) = d_small {
-            correlate_chunk(s, g, c, d_small, &cols, prm, w_off, None)?;
+            correlate_chunk(s, g, c, d_small, &cols, prm, w_off, None, None)?;
         }
         if let Some(grads) = grads {
             let small_t = g.channel_major(s, c, small)?;
@@ -227,7 +230,7 @@ pub fn backward_to_small(
     Ok(())
 }
 
-/// small (chunk c) = W · cols (+ bias[cs]).
+/// small (chunk c) = act(W · cols (+ bias[cs])).
 #[allow(clippy::too_many_arguments)]
 fn correlate_chunk(
     s: &mut Step,
@@ -238,6 +241,7 @@ fn correlate_chunk(
     prm: &wgpu::Buffer,
     w_off: u32,
     bias_off: Option<u32>,
+    act: Option<Act>,
 ) -> Result<()> {
     let pixels = g.pixels() as u32;
     // small[n, cs, p] at column (n − n0)·P + p of row cs: groups of P columns, Cs·P apart.
@@ -252,7 +256,7 @@ fn correlate_chunk(
         bias_rows: 1,
         ..GemmParams::new(g.cs as u32, c.nc as u32 * pixels, g.rows() as u32)
     };
-    gemm(s, &p, &small.buf, prm, cols, prm)
+    gemm(s, &p.with_act(act), &small.buf, prm, cols, prm)
 }
 
 /// big (chunk c) = col2im(Wᵀ · small_t) (+ bias[cb]).

@@ -3,6 +3,7 @@
 //! `gemm` picks the style for the `Gpu`'s kernel variant and the operands' layout; the layers
 //! never see the choice.
 
+use crate::activation::Act;
 use crate::error::Result;
 use crate::gpu::Scratch;
 use crate::kernels::{grid_1d, Kernel, Variant, WG};
@@ -31,12 +32,22 @@ pub struct GemmParams {
     pub k_chunk: u32,
     pub split_mn: u32,
     pub rows_fastest: u32,
-    pub _pad: u32,
+    pub act: u32,
+    pub act_slope: f32,
+    pub _pad: [u32; 3],
 }
 
 pub const NO_BIAS: u32 = u32::MAX;
 
 impl GemmParams {
+    /// The same product with `act` applied after the bias, before storing (forward only).
+    pub fn with_act(self, act: Option<Act>) -> GemmParams {
+        match act {
+            Some(a) => GemmParams { act: a.kind() + 1, act_slope: a.slope(), ..self },
+            None => self,
+        }
+    }
+
     /// C = A·B for row-major A (M, K), B (K, N), C (M, N), no bias; adjust fields from here.
     pub fn new(m: u32, n: u32, k: u32) -> GemmParams {
         GemmParams {
@@ -59,7 +70,9 @@ impl GemmParams {
             k_chunk: k,
             split_mn: 0,
             rows_fastest: 0,
-            _pad: 0,
+            act: 0,
+            act_slope: 0.0,
+            _pad: [0; 3],
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Fully connected: y = x·Wᵀ + b.   x: (N, I)  W: (O, I)  b: (O)  y: (N, O)
 //! Forward and both backward products are one strided GEMM kernel (wgsl/matmul.wgsl).
 
+use crate::activation::Act;
 use crate::arena::{Arena, ArenaBuilder, Slot};
 use crate::cpu::random::InitRng;
 use crate::error::{Error, Result};
@@ -79,13 +80,19 @@ impl Linear {
 
     /// y = x·Wᵀ + b
     pub fn forward(&self, s: &mut Step, p: &Arena, y: &Tensor, x: &Tensor) -> Result<()> {
+        self.forward_with_act(s, p, y, x, None)
+    }
+
+    /// y = act(x·Wᵀ + b), the activation fused into the product's epilogue (one pass, no
+    /// pre-activation stored: its backward must take f' from y).
+    pub fn forward_with_act(&self, s: &mut Step, p: &Arena, y: &Tensor, x: &Tensor, act: Option<Act>) -> Result<()> {
         let shape = self.out_shape(&x.shape)?;
         expect_shape("Linear output", y, &shape)?;
         let (n, i, o) = (shape[0] as u32, self.i as u32, self.o as u32);
         // B[k, n] = W[n, k]
         let g =
             GemmParams { b_off: self.w.offset, b_ks: 1, b_ns: i, bias_off: self.b.offset, ..GemmParams::new(n, o, i) };
-        gemm(s, &g, &y.buf, &x.buf, &p.params, &p.params)
+        gemm(s, &g.with_act(act), &y.buf, &x.buf, &p.params, &p.params)
     }
 
     /// Overwrites dx = dy·W (if asked); accumulates dW += dyᵀ·x and db += Σ_n dy unless `frozen`.

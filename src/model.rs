@@ -248,6 +248,17 @@ impl Sequential {
         act.can_run_in_place() && before_ok && i + 1 < self.layers.len()
     }
 
+    /// The activation that layer `i`, a Linear or Conv2d, applies in its GEMM's epilogue: the
+    /// next layer's, when that one runs in place (so nothing needs the pre-activation).
+    fn fused_act(&self, i: usize) -> Option<Act> {
+        match (self.layers.get(i), self.layers.get(i + 1)) {
+            (Some(Layer::Linear(_) | Layer::Conv2d(_)), Some(Layer::Activation(a))) if self.act_in_place(i + 1) => {
+                Some(a.act)
+            }
+            _ => None,
+        }
+    }
+
     /// Activations for another input that share every buffer of `base` past the input (and its
     /// gradient, when `input_grad` is given). For passes recorded one after the other, as the
     /// discriminator's on the real and then on the fake batch: each overwrites what the last left.
@@ -280,10 +291,12 @@ impl Sequential {
         for (i, layer) in self.layers.iter().enumerate() {
             let (x, y) = (&a.xs[i], &a.xs[i + 1]);
             match layer {
-                Layer::Linear(l) => l.forward(s, p, y, x)?,
-                Layer::Conv2d(l) => l.forward(s, p, y, x)?,
+                Layer::Linear(l) => l.forward_with_act(s, p, y, x, self.fused_act(i))?,
+                Layer::Conv2d(l) => l.forward_with_act(s, p, y, x, self.fused_act(i))?,
                 Layer::ConvTranspose2d(l) => l.forward(s, p, y, x)?,
                 Layer::BatchNorm(l) => l.forward(s, p, y, x, train)?,
+                // Applied by the layer before, in its product's epilogue.
+                Layer::Activation(_) if i > 0 && self.fused_act(i - 1).is_some() => {}
                 Layer::Activation(l) if self.act_in_place(i) => l.forward_in_place(s, y)?,
                 Layer::Activation(l) => l.forward(s, y, x)?,
                 Layer::Upsample(l) => l.forward(s, y, x)?,

@@ -32,22 +32,7 @@ fn first_of(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
 }
 
 fn act(v: f32) -> f32 {
-    switch p.kind {
-        case 0u: {
-            // select rather than max so a NaN input stays NaN and the loss check sees it.
-            return select(v, 0.0, v <= 0.0);
-        }
-        case 1u: {
-            return select(v, p.slope * v, v <= 0.0);
-        }
-        case 2u: {
-            // tanh(±10) is ±1 in f32; some drivers' tanh turns huge inputs into NaN (e^2x / e^2x).
-            return tanh(clamp(v, -10.0, 10.0));
-        }
-        default: {
-            return 1.0 / (1.0 + exp(-v));
-        }
-    }
+    return activate(p.kind, p.slope, v);
 }
 
 // f'(x) from x (ReLU family) or from y (tanh, sigmoid).

@@ -50,3 +50,24 @@ fn to_normal(bits: vec4<u32>) -> f32 {
     let u2 = to_unit(bits.y);
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
+
+// The activations by kind (src/activation.rs `Act::kind`): 0 ReLU, 1 LeakyReLU(slope), 2 tanh,
+// 3 sigmoid. Shared by the activation kernels and the GEMM epilogue that fuses one.
+fn activate(kind: u32, slope: f32, v: f32) -> f32 {
+    switch kind {
+        case 0u: {
+            // select rather than max so a NaN input stays NaN and the loss check sees it.
+            return select(v, 0.0, v <= 0.0);
+        }
+        case 1u: {
+            return select(v, slope * v, v <= 0.0);
+        }
+        case 2u: {
+            // tanh(±10) is ±1 in f32; some drivers' tanh turns huge inputs into NaN (e^2x / e^2x).
+            return tanh(clamp(v, -10.0, 10.0));
+        }
+        default: {
+            return 1.0 / (1.0 + exp(-v));
+        }
+    }
+}

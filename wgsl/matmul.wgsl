@@ -7,6 +7,9 @@
 //   c[c_off + m·c_ms + (n / c_group)·c_gs + n % c_group]
 // which writes a (C, N·H·W) product straight into an (N, C, H, W) tensor.
 //
+// The epilogue may add a bias per row or per column and apply an activation (Linear and
+// Conv2d fuse a following one; see src/model.rs).
+//
 // Several styles of the same math (src/linear.rs picks one per adapter, see `Variant`):
 // - registers (software rasterisers): `matmul_gemm_rows` (B contiguous along n: 4 rows × 16
 //   columns per invocation, B read as vec4), `matmul_gemm_dots` (A and B contiguous along k:
@@ -30,7 +33,9 @@ struct GemmParams {
     k_chunk: u32,         // split-K: the split z covers [z·k_chunk, min((z + 1)·k_chunk, K))
     split_mn: u32,        // 0 stores C; else split z stores its partial sums at z·split_mn + m·N + n
     rows_fastest: u32,    // registers: 1 numbers invocations down the rows first (B is the larger operand)
-    _pad0: u32,
+    act: u32,             // 0: none; k + 1: the activation of kind k (common.wgsl) after the bias
+    act_slope: f32,
+    _pad0: u32, _pad1: u32, _pad2: u32,
 }
 
 const NO_BIAS: u32 = 0xffffffffu;
@@ -47,11 +52,14 @@ const NO_BIAS: u32 = 0xffffffffu;
 // matmul_split_sum: the partial sums, written by matmul_gemm_tiles into the split-K workspace.
 @group(0) @binding(2) var<storage, read> parts: array<f32>;
 
-// Writes one finished element of C: bias, column grouping, accumulation.
+// Writes one finished element of C: bias, activation, column grouping, accumulation.
 fn store(row: u32, col: u32, sum: f32) {
     var v = sum;
     if (p.bias_off != NO_BIAS) {
         v += bias[p.bias_off + select(col, row, p.bias_rows == 1u)];
+    }
+    if (p.act != 0u) {
+        v = activate(p.act - 1u, p.act_slope, v);
     }
     var at = p.c_off + row * p.c_ms + col;
     if (p.c_group != 0u) {
@@ -70,8 +78,9 @@ fn store4(row: u32, col0: u32, v: vec4<f32>, z: u32) {
     if (row >= p.m) {
         return;
     }
-    // The common case without per-element work: plain rows, no bias, all four columns inside.
-    if (p.split_mn == 0u && p.c_group == 0u && p.bias_off == NO_BIAS && col0 + 3u < p.n) {
+    // The common case without per-element work: plain rows, no bias or activation, all four
+    // columns inside.
+    if (p.split_mn == 0u && p.c_group == 0u && p.bias_off == NO_BIAS && p.act == 0u && col0 + 3u < p.n) {
         let at = p.c_off + row * p.c_ms + col0;
         if (p.accumulate == 1u) {
             c[at] += v.x;

@@ -1,6 +1,6 @@
 use crate::support::*;
 use nanogan::cpu::linear as twin;
-use nanogan::{ArenaBuilder, Gpu, Init, InitRng, Linear, Step, Tensor};
+use nanogan::{Act, ArenaBuilder, Gpu, Init, InitRng, Linear, Step, Tensor};
 
 fn check_linear(n: usize, i: usize, o: usize) {
     for gpu in gpus() {
@@ -80,16 +80,18 @@ fn every_gemm_style_matches_f64() {
         // (3, 5, 1030): unaligned, so the scalar style, split along a K past MAX_SPLIT_K.
         for (m, n, k) in [(37, 45, 19), (4, 16, 8), (64, 20, 1028), (5, 3, 260), (1, 1, 1), (3, 5, 1030)] {
             for layout in 0..4 {
-                for epilogue in 0..3 {
+                for epilogue in 0..4 {
                     let av = rand(5, m * k + 4);
                     let bv = rand(6, k * n + 4);
                     let bias = rand(7, m.max(n));
                     // layouts: A (M,K) or (K,M); B (K,N) or (N,K); offsets of 4 into the buffers
                     let (a_ms, a_ks) = if layout & 1 == 0 { (k, 1) } else { (1, m) };
                     let (b_ks, b_ns) = if layout & 2 == 0 { (n, 1) } else { (1, k) };
-                    // epilogue 0: plain; 1: row bias, accumulate; 2: column bias, grouped columns
+                    // epilogue 0: plain; 1: row bias, accumulate; 2: column bias, grouped columns;
+                    // 3: column bias and a fused LeakyReLU(0.2)
                     let (c_group, c_gs) = if epilogue == 2 { (2, 2 * m) } else { (0, 0) };
-                    let mut p = GemmParams::new(m as u32, n as u32, k as u32);
+                    let act = (epilogue == 3).then_some(Act::LeakyRelu(0.2));
+                    let mut p = GemmParams::new(m as u32, n as u32, k as u32).with_act(act);
                     p.a_off = 4;
                     p.a_ms = a_ms as u32;
                     p.a_ks = a_ks as u32;
@@ -117,6 +119,9 @@ fn every_gemm_style_matches_f64() {
                                 1 => bias[i] as f32 as f64,
                                 _ => bias[j] as f32 as f64,
                             };
+                            if act.is_some() && v <= 0.0 {
+                                v *= 0.2;
+                            }
                             let at = if epilogue == 2 { i * 2 + (j / 2) * 2 * m + j % 2 } else { i * n + j };
                             want[at] = if epilogue == 1 { want[at] + v } else { v };
                         }
