@@ -8,7 +8,10 @@
 //!                                                                        Conv2d bwd_x, ConvT fwd
 //!   weight_grad    dW (Cs × R)      += small (Cs × N·P) · colsᵀ          both bwd_w
 //! so a convolution runs at the speed of the GEMM style the adapter gets, and its weight
-//! gradient, a reduction over N·P, is split along that K like any skinny product.
+//! gradient, a reduction over N·P, is split along that K like any skinny product. The layers
+//! call `correlate` or `spread` forward, and one of `backward_to_big` (Conv2d: weight gradient
+//! and spread share dy's channel-major copy) or `backward_to_small` (ConvTranspose2d: weight
+//! gradient and correlate share dy's columns) backward.
 //! The columns are materialised in a shared workspace (at most `COLUMN_BUDGET` bytes; larger
 //! batches run in chunks of samples) because the register style reads them as vec4s.
 
