@@ -156,8 +156,8 @@ fn matmul_gemm(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 // B contiguous along n (b_ns = 1; b_off, b_ks multiples of 4). Invocation (split, row block,
-// column block), columns fastest so neighbours share A's rows: C[m0..m0+3, n0..n0+15] from 4
-// scalar loads of A and 4 vec4 loads of B per k, 64 multiply-adds.
+// column block), numbered as `block_of` says: C[m0..m0+3, n0..n0+15] from 4 scalar loads of A
+// and 4 vec4 loads of B per k, 64 multiply-adds.
 @compute @workgroup_size(WG, 1, 1)
 fn matmul_gemm_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let zmn = block_of(flat_index(gid, nwg), 4u, 16u);
@@ -206,8 +206,8 @@ fn matmul_gemm_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
     store4(m0 + 3u, n0, c30, z); store4(m0 + 3u, n0 + 4u, c31, z); store4(m0 + 3u, n0 + 8u, c32, z); store4(m0 + 3u, n0 + 12u, c33, z);
 }
 
-// A and B contiguous along k (a_ks = b_ks = 1; K, offsets and the other strides multiples of 4),
-// and k_chunk multiples of 4), as in x·Wᵀ. Invocation (split, row block, column block):
+// A and B contiguous along k (a_ks = b_ks = 1; K, k_chunk, offsets and the other strides
+// multiples of 4), as in x·Wᵀ. Invocation (split, row block, column block):
 // C[m0..m0+3, n0..n0+3] as 16 vec4 partial dot products, from 8 vec4 loads per 4 steps of k,
 // summed across lanes at the end.
 @compute @workgroup_size(WG, 1, 1)
