@@ -139,16 +139,17 @@ fn gemm_registers(
     b: &wgpu::Buffer,
     bias: &wgpu::Buffer,
 ) -> Result<()> {
-    let blocks = |rows: u32, cols: u32| p.m.div_ceil(rows) as u64 * p.n.div_ceil(cols) as u64;
-    let (kernel, blocks) = if p.b_ns == 1 && aligned(&[p.b_off, p.b_ks]) {
-        (Kernel::GemmRows, blocks(4, 16))
-    } else if p.a_ks == 1 && p.b_ks == 1 && aligned(&[p.k, p.a_off, p.a_ms, p.b_off, p.b_ns]) {
-        (Kernel::GemmDots, blocks(4, 4))
-    } else {
+    let a_along_k = p.a_ks == 1 && aligned(&[p.a_off, p.a_ms]);
+    let a_along_m = p.a_ms == 1 && aligned(&[p.a_off, p.a_ks]);
+    let b_along_n = p.b_ns == 1 && aligned(&[p.b_off, p.b_ks]);
+    let b_along_k = p.b_ks == 1 && aligned(&[p.b_off, p.b_ns]);
+    if !(a_along_k || a_along_m) || !(b_along_n || b_along_k) {
         let (cols, rows) = (p.n.div_ceil(32), p.m.div_ceil(32));
         let k_chunk = REGISTERS_SPLIT.k_chunk(cols as u64 * rows as u64 * 64, p.k);
         return split_k(s, Kernel::Gemm, p, k_chunk, [c, a, bias, b], |splits| [cols, rows, splits]);
-    };
+    }
+    let kernel = Kernel::GemmVec4 { a_along_k, b_along_n };
+    let blocks = p.m.div_ceil(8) as u64 * p.n.div_ceil(8) as u64;
     let k_chunk = REGISTERS_SPLIT.k_chunk(blocks, p.k);
     // Neighbouring invocations share what they read along the faster axis, so number them down
     // the rows when B (K × N) is the larger operand: each of its column panels then streams

@@ -79,10 +79,12 @@ impl Family {
 pub enum Kernel {
     /// C = op(A)·op(B) (+ bias) with arbitrary strides, 4 × 4 scalar blocks (registers variant).
     Gemm,
-    /// Registers variant, B contiguous along its columns: 4 × 16 blocks, vec4 loads.
-    GemmRows,
-    /// Registers variant, A and B contiguous along K: 4 × 4 blocks of vec4 dot products.
-    GemmDots,
+    /// Registers variant, 4 × 4 blocks from vec4 loads along the contiguous axis of each
+    /// operand: A along k (else along m), B along n (else along k).
+    GemmVec4 {
+        a_along_k: bool,
+        b_along_n: bool,
+    },
     /// Tiles variant: 64 × 64 workgroup-memory tiles, optionally split along K.
     GemmTiles,
     /// Adds the split-K partial sums of `GemmTiles` in a fixed order, with the epilogue.
@@ -129,10 +131,12 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 30] = [
+    pub const ALL: [Kernel; 32] = [
         Kernel::Gemm,
-        Kernel::GemmRows,
-        Kernel::GemmDots,
+        Kernel::GemmVec4 { a_along_k: true, b_along_n: true },
+        Kernel::GemmVec4 { a_along_k: true, b_along_n: false },
+        Kernel::GemmVec4 { a_along_k: false, b_along_n: true },
+        Kernel::GemmVec4 { a_along_k: false, b_along_n: false },
         Kernel::GemmTiles,
         Kernel::SplitSum,
         Kernel::GemmNaive,
@@ -165,8 +169,10 @@ impl Kernel {
     pub fn entry(self) -> &'static str {
         match self {
             Kernel::Gemm => "matmul_gemm",
-            Kernel::GemmRows => "matmul_gemm_rows",
-            Kernel::GemmDots => "matmul_gemm_dots",
+            Kernel::GemmVec4 { a_along_k: true, b_along_n: true } => "matmul_gemm_vec4_kn",
+            Kernel::GemmVec4 { a_along_k: true, b_along_n: false } => "matmul_gemm_vec4_kk",
+            Kernel::GemmVec4 { a_along_k: false, b_along_n: true } => "matmul_gemm_vec4_mn",
+            Kernel::GemmVec4 { a_along_k: false, b_along_n: false } => "matmul_gemm_vec4_mk",
             Kernel::GemmTiles => "matmul_gemm_tiles",
             Kernel::SplitSum => "matmul_split_sum",
             Kernel::GemmNaive => "matmul_gemm_naive",
@@ -199,12 +205,9 @@ impl Kernel {
 
     pub fn family(self) -> Family {
         match self {
-            Kernel::Gemm
-            | Kernel::GemmRows
-            | Kernel::GemmDots
-            | Kernel::GemmTiles
-            | Kernel::SplitSum
-            | Kernel::GemmNaive => Family::Matmul,
+            Kernel::Gemm | Kernel::GemmVec4 { .. } | Kernel::GemmTiles | Kernel::SplitSum | Kernel::GemmNaive => {
+                Family::Matmul
+            }
             Kernel::BiasGrad => Family::Reduce,
             Kernel::Im2col | Kernel::Col2im | Kernel::ChannelMajor => Family::Columns,
             Kernel::BatchNormStats | Kernel::BatchNormFwd | Kernel::BatchNormBwdW | Kernel::BatchNormBwdX => {

@@ -11,11 +11,11 @@
 // Conv2d fuse a following one; see src/model.rs).
 //
 // Several styles of the same math (src/linear.rs picks one per adapter, see `Variant`):
-// - registers (software rasterisers): `matmul_gemm_rows` (B contiguous along n: 4 rows × 16
-//   columns per invocation, B read as vec4), `matmul_gemm_dots` (A and B contiguous along k:
-//   4 × 4 outputs from vec4 reads along k), and `matmul_gemm` (any strides, 4 × 4 scalar blocks)
-//   for what is not aligned to 4. No workgroup memory, no barriers. The first two also split K
-//   when there are too few blocks to keep every core busy (a weight gradient over a large batch).
+// - registers (software rasterisers): `matmul_gemm_vec4` (4 × 4 outputs per invocation from
+//   vec4 reads along whichever axis of A and of B is contiguous), and `matmul_gemm` (any
+//   strides, 4 × 4 scalar blocks) for what is not aligned to 4. No workgroup memory, no
+//   barriers. Both also split K when there are too few blocks to keep every core busy (a
+//   weight gradient over a large batch).
 // - tiles (GPUs): `matmul_gemm_tiles`, 64 × 64 tiles through workgroup memory with coalesced
 //   loads, split along K into partial sums that `matmul_split_sum` adds in a fixed order.
 // - `matmul_gemm_naive`, one output per invocation: the baseline every style must beat.
@@ -155,103 +155,137 @@ fn matmul_gemm(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
 }
 
-// B contiguous along n (b_ns = 1; b_off, b_ks multiples of 4). Invocation (split, row block,
-// column block), numbered as `block_of` says: C[m0..m0+3, n0..n0+15] from 4 scalar loads of A
-// and 4 vec4 loads of B per k, 64 multiply-adds.
-@compute @workgroup_size(WG, 1, 1)
-fn matmul_gemm_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let zmn = block_of(flat_index(gid, nwg), 4u, 16u);
-    let k_begin = zmn.x * p.k_chunk;
-    if (k_begin >= max(p.k, 1u)) {
-        return;
+// 8 × 8 outputs per invocation from 4 × 4 blocks of A and B read as vec4s along whichever axis
+// of each is contiguous, four steps of k at a time. A software rasteriser runs each invocation
+// as one SIMD lane and loads every lane's address one by one, so what pays is many
+// multiply-adds per load: here 16 per value loaded. A vec4 on a SIMD lane is four registers,
+// so transposing a block costs nothing.
+//
+// Conditions (src/gemm.rs): A along k: a_ks = 1, a_off and a_ms multiples of 4; A along m:
+// a_ms = 1, a_off and a_ks multiples of 4; the same for B with n in place of m; k_chunk a
+// multiple of 4.
+
+// Column t is A[m0 + i, k + t] for i in 0..4: along k, rows start at `rows` (in vec4s); along
+// m, A[m0, 0] is at `base`.
+fn a_block(k: u32, along_k: bool, rows: vec4<u32>, base: u32) -> mat4x4<f32> {
+    if (along_k) {
+        let q = k / 4u;
+        return transpose(mat4x4<f32>(a4[rows.x + q], a4[rows.y + q], a4[rows.z + q], a4[rows.w + q]));
     }
-    let k_end = min(k_begin + p.k_chunk, p.k);
-    let m0 = zmn.y;
-    let n0 = zmn.z;
-    // Past the edge: clamped rows, and the last vec4 of the row for columns; never stored.
-    let a0 = p.a_off + min(m0, p.m - 1u) * p.a_ms;
-    let a1 = p.a_off + min(m0 + 1u, p.m - 1u) * p.a_ms;
-    let a2 = p.a_off + min(m0 + 2u, p.m - 1u) * p.a_ms;
-    let a3 = p.a_off + min(m0 + 3u, p.m - 1u) * p.a_ms;
-    let last = (p.n - 1u) / 4u;
-    let b0 = p.b_off / 4u + min(n0 / 4u, last);
-    let b1 = p.b_off / 4u + min(n0 / 4u + 1u, last);
-    let b2 = p.b_off / 4u + min(n0 / 4u + 2u, last);
-    let b3 = p.b_off / 4u + min(n0 / 4u + 3u, last);
-    let bks = p.b_ks / 4u;
-    var c00 = vec4<f32>(0.0); var c01 = vec4<f32>(0.0); var c02 = vec4<f32>(0.0); var c03 = vec4<f32>(0.0);
-    var c10 = vec4<f32>(0.0); var c11 = vec4<f32>(0.0); var c12 = vec4<f32>(0.0); var c13 = vec4<f32>(0.0);
-    var c20 = vec4<f32>(0.0); var c21 = vec4<f32>(0.0); var c22 = vec4<f32>(0.0); var c23 = vec4<f32>(0.0);
-    var c30 = vec4<f32>(0.0); var c31 = vec4<f32>(0.0); var c32 = vec4<f32>(0.0); var c33 = vec4<f32>(0.0);
-    for (var k = k_begin; k < k_end; k++) {
-        let bk = k * bks;
-        let v0 = b4[b0 + bk];
-        let v1 = b4[b1 + bk];
-        let v2 = b4[b2 + bk];
-        let v3 = b4[b3 + bk];
-        let ak = k * p.a_ks;
-        let s0 = vec4<f32>(a[a0 + ak]);
-        let s1 = vec4<f32>(a[a1 + ak]);
-        let s2 = vec4<f32>(a[a2 + ak]);
-        let s3 = vec4<f32>(a[a3 + ak]);
-        c00 = fma(s0, v0, c00); c01 = fma(s0, v1, c01); c02 = fma(s0, v2, c02); c03 = fma(s0, v3, c03);
-        c10 = fma(s1, v0, c10); c11 = fma(s1, v1, c11); c12 = fma(s1, v2, c12); c13 = fma(s1, v3, c13);
-        c20 = fma(s2, v0, c20); c21 = fma(s2, v1, c21); c22 = fma(s2, v2, c22); c23 = fma(s2, v3, c23);
-        c30 = fma(s3, v0, c30); c31 = fma(s3, v1, c31); c32 = fma(s3, v2, c32); c33 = fma(s3, v3, c33);
-    }
-    let z = zmn.x;
-    store4(m0, n0, c00, z); store4(m0, n0 + 4u, c01, z); store4(m0, n0 + 8u, c02, z); store4(m0, n0 + 12u, c03, z);
-    store4(m0 + 1u, n0, c10, z); store4(m0 + 1u, n0 + 4u, c11, z); store4(m0 + 1u, n0 + 8u, c12, z); store4(m0 + 1u, n0 + 12u, c13, z);
-    store4(m0 + 2u, n0, c20, z); store4(m0 + 2u, n0 + 4u, c21, z); store4(m0 + 2u, n0 + 8u, c22, z); store4(m0 + 2u, n0 + 12u, c23, z);
-    store4(m0 + 3u, n0, c30, z); store4(m0 + 3u, n0 + 4u, c31, z); store4(m0 + 3u, n0 + 8u, c32, z); store4(m0 + 3u, n0 + 12u, c33, z);
+    let s = p.a_ks / 4u;
+    let at = base + k * s;
+    return mat4x4<f32>(a4[at], a4[at + s], a4[at + 2u * s], a4[at + 3u * s]);
 }
 
-// A and B contiguous along k (a_ks = b_ks = 1; K, k_chunk, offsets and the other strides
-// multiples of 4), as in x·Wᵀ. Invocation (split, row block, column block):
-// C[m0..m0+3, n0..n0+3] as 16 vec4 partial dot products, from 8 vec4 loads per 4 steps of k,
-// summed across lanes at the end.
-@compute @workgroup_size(WG, 1, 1)
-fn matmul_gemm_dots(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let zmn = block_of(flat_index(gid, nwg), 4u, 4u);
+// Column j is B[k + t, n0 + j] for t in 0..4, likewise.
+fn b_block(k: u32, along_n: bool, cols: vec4<u32>, base: u32) -> mat4x4<f32> {
+    if (along_n) {
+        let s = p.b_ks / 4u;
+        let at = base + k * s;
+        return transpose(mat4x4<f32>(b4[at], b4[at + s], b4[at + 2u * s], b4[at + 3u * s]));
+    }
+    let q = k / 4u;
+    return mat4x4<f32>(b4[cols.x + q], b4[cols.y + q], b4[cols.z + q], b4[cols.w + q]);
+}
+
+// c + x·y, each element summed in k order.
+fn multiply_add(c: mat4x4<f32>, x: mat4x4<f32>, y: mat4x4<f32>) -> mat4x4<f32> {
+    return mat4x4<f32>(
+        fma(x[3], vec4<f32>(y[0].w), fma(x[2], vec4<f32>(y[0].z), fma(x[1], vec4<f32>(y[0].y), fma(x[0], vec4<f32>(y[0].x), c[0])))),
+        fma(x[3], vec4<f32>(y[1].w), fma(x[2], vec4<f32>(y[1].z), fma(x[1], vec4<f32>(y[1].y), fma(x[0], vec4<f32>(y[1].x), c[1])))),
+        fma(x[3], vec4<f32>(y[2].w), fma(x[2], vec4<f32>(y[2].z), fma(x[1], vec4<f32>(y[2].y), fma(x[0], vec4<f32>(y[2].x), c[2])))),
+        fma(x[3], vec4<f32>(y[3].w), fma(x[2], vec4<f32>(y[3].z), fma(x[1], vec4<f32>(y[3].y), fma(x[0], vec4<f32>(y[3].x), c[3])))),
+    );
+}
+
+// Rows m0 .. m0 + 3 (columns n0 .. n0 + 3), clamped to the last: read, never stored.
+fn clamped(first: u32, count: u32) -> vec4<u32> {
+    return min(vec4<u32>(first) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(count - 1u));
+}
+
+// The steps of K past its last multiple of 4 for one 4 × 4 quarter, one k at a time (scalars
+// read through the vec4 views: an entry point may not bind both views of a buffer), then
+// its stores.
+fn finish_quarter(m0: u32, n0: u32, k_whole: u32, k_end: u32, z: u32, whole: mat4x4<f32>) {
+    var c = whole;
+    let ms = vec4<u32>(p.a_off) + clamped(m0, p.m) * p.a_ms;
+    let ns = vec4<u32>(p.b_off) + clamped(n0, p.n) * p.b_ns;
+    for (var k = k_whole; k < k_end; k++) {
+        let xs = ms + k * p.a_ks;
+        let ys = ns + k * p.b_ks;
+        let x = vec4<f32>(a4[xs.x / 4u][xs.x % 4u], a4[xs.y / 4u][xs.y % 4u], a4[xs.z / 4u][xs.z % 4u], a4[xs.w / 4u][xs.w % 4u]);
+        let y = vec4<f32>(b4[ys.x / 4u][ys.x % 4u], b4[ys.y / 4u][ys.y % 4u], b4[ys.z / 4u][ys.z % 4u], b4[ys.w / 4u][ys.w % 4u]);
+        c = mat4x4<f32>(fma(x, vec4<f32>(y.x), c[0]), fma(x, vec4<f32>(y.y), c[1]), fma(x, vec4<f32>(y.z), c[2]), fma(x, vec4<f32>(y.w), c[3]));
+    }
+    let c_rows = transpose(c);
+    store4(m0, n0, c_rows[0], z);
+    store4(m0 + 1u, n0, c_rows[1], z);
+    store4(m0 + 2u, n0, c_rows[2], z);
+    store4(m0 + 3u, n0, c_rows[3], z);
+}
+
+// Invocation (split, row block, column block) as `block_of` says; its 8 × 8 block in four
+// quarters c_ij (rows 4i.., columns 4j..).
+fn gemm_vec4(gid: vec3<u32>, nwg: vec3<u32>, a_along_k: bool, b_along_n: bool) {
+    let zmn = block_of(flat_index(gid, nwg), 8u, 8u);
     let k_begin = zmn.x * p.k_chunk;
     if (k_begin >= max(p.k, 1u)) {
         return;
     }
     let k_end = min(k_begin + p.k_chunk, p.k);
+    let k_whole = k_begin + (k_end - k_begin) / 4u * 4u;
     let m0 = zmn.y;
     let n0 = zmn.z;
-    let a0 = (p.a_off + min(m0, p.m - 1u) * p.a_ms) / 4u;
-    let a1 = (p.a_off + min(m0 + 1u, p.m - 1u) * p.a_ms) / 4u;
-    let a2 = (p.a_off + min(m0 + 2u, p.m - 1u) * p.a_ms) / 4u;
-    let a3 = (p.a_off + min(m0 + 3u, p.m - 1u) * p.a_ms) / 4u;
-    let b0 = (p.b_off + min(n0, p.n - 1u) * p.b_ns) / 4u;
-    let b1 = (p.b_off + min(n0 + 1u, p.n - 1u) * p.b_ns) / 4u;
-    let b2 = (p.b_off + min(n0 + 2u, p.n - 1u) * p.b_ns) / 4u;
-    let b3 = (p.b_off + min(n0 + 3u, p.n - 1u) * p.b_ns) / 4u;
-    var c00 = vec4<f32>(0.0); var c01 = vec4<f32>(0.0); var c02 = vec4<f32>(0.0); var c03 = vec4<f32>(0.0);
-    var c10 = vec4<f32>(0.0); var c11 = vec4<f32>(0.0); var c12 = vec4<f32>(0.0); var c13 = vec4<f32>(0.0);
-    var c20 = vec4<f32>(0.0); var c21 = vec4<f32>(0.0); var c22 = vec4<f32>(0.0); var c23 = vec4<f32>(0.0);
-    var c30 = vec4<f32>(0.0); var c31 = vec4<f32>(0.0); var c32 = vec4<f32>(0.0); var c33 = vec4<f32>(0.0);
-    for (var k = k_begin / 4u; k < k_end / 4u; k++) {
-        let v0 = b4[b0 + k];
-        let v1 = b4[b1 + k];
-        let v2 = b4[b2 + k];
-        let v3 = b4[b3 + k];
-        let s0 = a4[a0 + k];
-        let s1 = a4[a1 + k];
-        let s2 = a4[a2 + k];
-        let s3 = a4[a3 + k];
-        c00 = fma(s0, v0, c00); c01 = fma(s0, v1, c01); c02 = fma(s0, v2, c02); c03 = fma(s0, v3, c03);
-        c10 = fma(s1, v0, c10); c11 = fma(s1, v1, c11); c12 = fma(s1, v2, c12); c13 = fma(s1, v3, c13);
-        c20 = fma(s2, v0, c20); c21 = fma(s2, v1, c21); c22 = fma(s2, v2, c22); c23 = fma(s2, v3, c23);
-        c30 = fma(s3, v0, c30); c31 = fma(s3, v1, c31); c32 = fma(s3, v2, c32); c33 = fma(s3, v3, c33);
+    // Past the edge: a clamped row (column) along k; along m (n), the next vec4s, which are
+    // inside the buffer or read as zero or some value inside it (WebGPU's robust access).
+    let rows0 = (vec4<u32>(p.a_off) + clamped(m0, p.m) * p.a_ms) / 4u;
+    let rows1 = (vec4<u32>(p.a_off) + clamped(m0 + 4u, p.m) * p.a_ms) / 4u;
+    let cols0 = (vec4<u32>(p.b_off) + clamped(n0, p.n) * p.b_ns) / 4u;
+    let cols1 = (vec4<u32>(p.b_off) + clamped(n0 + 4u, p.n) * p.b_ns) / 4u;
+    let a_base = (p.a_off + m0) / 4u;
+    let b_base = (p.b_off + n0) / 4u;
+    var c00 = mat4x4<f32>();
+    var c01 = mat4x4<f32>();
+    var c10 = mat4x4<f32>();
+    var c11 = mat4x4<f32>();
+    for (var k = k_begin; k < k_whole; k += 4u) {
+        let x0 = a_block(k, a_along_k, rows0, a_base);
+        let x1 = a_block(k, a_along_k, rows1, a_base + 1u);
+        let y0 = b_block(k, b_along_n, cols0, b_base);
+        let y1 = b_block(k, b_along_n, cols1, b_base + 1u);
+        c00 = multiply_add(c00, x0, y0);
+        c01 = multiply_add(c01, x0, y1);
+        c10 = multiply_add(c10, x1, y0);
+        c11 = multiply_add(c11, x1, y1);
     }
-    let one = vec4<f32>(1.0);
-    let z = zmn.x;
-    store4(m0, n0, vec4<f32>(dot(c00, one), dot(c01, one), dot(c02, one), dot(c03, one)), z);
-    store4(m0 + 1u, n0, vec4<f32>(dot(c10, one), dot(c11, one), dot(c12, one), dot(c13, one)), z);
-    store4(m0 + 2u, n0, vec4<f32>(dot(c20, one), dot(c21, one), dot(c22, one), dot(c23, one)), z);
-    store4(m0 + 3u, n0, vec4<f32>(dot(c30, one), dot(c31, one), dot(c32, one), dot(c33, one)), z);
+    finish_quarter(m0, n0, k_whole, k_end, zmn.x, c00);
+    finish_quarter(m0, n0 + 4u, k_whole, k_end, zmn.x, c01);
+    finish_quarter(m0 + 4u, n0, k_whole, k_end, zmn.x, c10);
+    finish_quarter(m0 + 4u, n0 + 4u, k_whole, k_end, zmn.x, c11);
+}
+
+// A along k, B along n: dy·W, and the convolutions' W·columns.
+@compute @workgroup_size(WG, 1, 1)
+fn matmul_gemm_vec4_kn(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    gemm_vec4(gid, nwg, true, true);
+}
+
+// A and B along k: x·Wᵀ.
+@compute @workgroup_size(WG, 1, 1)
+fn matmul_gemm_vec4_kk(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    gemm_vec4(gid, nwg, true, false);
+}
+
+// A along m, B along n: dyᵀ·x.
+@compute @workgroup_size(WG, 1, 1)
+fn matmul_gemm_vec4_mn(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    gemm_vec4(gid, nwg, false, true);
+}
+
+// A along m, B along k.
+@compute @workgroup_size(WG, 1, 1)
+fn matmul_gemm_vec4_mk(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    gemm_vec4(gid, nwg, false, false);
 }
 
 // ---- tiles -----------------------------------------------------------------------------

@@ -78,7 +78,10 @@ fn every_gemm_style_matches_f64() {
     use nanogan::gemm::{gemm, gemm_naive, GemmParams, NO_BIAS};
     for gpu in gpus() {
         // (3, 5, 1030): unaligned, so the scalar style, split along a K past MAX_SPLIT_K.
-        for (m, n, k) in [(37, 45, 19), (4, 16, 8), (64, 20, 1028), (5, 3, 260), (1, 1, 1), (3, 5, 1030)] {
+        // (8, 12, 10), (12, 36, 7): A along m and B along n are aligned, K is not a multiple of 4.
+        let sizes =
+            [(37, 45, 19), (4, 16, 8), (64, 20, 1028), (5, 3, 260), (1, 1, 1), (3, 5, 1030), (8, 12, 10), (12, 36, 7)];
+        for (m, n, k) in sizes {
             for layout in 0..4 {
                 for epilogue in 0..4 {
                     let av = rand(5, m * k + 4);
