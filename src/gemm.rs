@@ -6,7 +6,7 @@
 use crate::activation::Act;
 use crate::error::Result;
 use crate::gpu::Scratch;
-use crate::kernels::{grid_1d, Kernel, Variant, WG};
+use crate::kernels::{grid_1d, GemmEpilogue, Kernel, Variant, WG};
 use crate::step::Step;
 
 /// Mirrors `GemmParams` in wgsl/matmul.wgsl; the stride convention is described there.
@@ -148,9 +148,20 @@ fn gemm_registers(
         let k_chunk = REGISTERS_SPLIT.k_chunk(cols as u64 * rows as u64 * 64, p.k);
         return split_k(s, Kernel::Gemm, p, k_chunk, [c, a, bias, b], |splits| [cols, rows, splits]);
     }
-    let kernel = Kernel::GemmVec4 { a_along_k, b_along_n };
     let blocks = p.m.div_ceil(8) as u64 * p.n.div_ceil(8) as u64;
     let k_chunk = REGISTERS_SPLIT.k_chunk(blocks, p.k);
+    let split = p.k.div_ceil(k_chunk) > 1;
+    // Whole 8 × 8 blocks in rows aligned to vec4s: the C the kernel writes (the split-K
+    // workspace is M × N) allows vec4 stores.
+    let rows_aligned = if split { aligned(&[p.n]) } else { aligned(&[p.c_off, p.c_ms]) };
+    let epilogue = if p.c_group != 0 || !p.m.is_multiple_of(8) || !p.n.is_multiple_of(8) || !rows_aligned {
+        GemmEpilogue::Any
+    } else if p.act != 0 && !split {
+        GemmEpilogue::Act
+    } else {
+        GemmEpilogue::Plain
+    };
+    let kernel = Kernel::GemmVec4 { a_along_k, b_along_n, epilogue };
     // Neighbouring invocations share what they read along the faster axis, so number them down
     // the rows when B (K × N) is the larger operand: each of its column panels then streams
     // through the cache once. Measured on lavapipe: 2× on the dcgan's convolutions (B = im2col

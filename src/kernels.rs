@@ -79,11 +79,12 @@ impl Family {
 pub enum Kernel {
     /// C = op(A)·op(B) (+ bias) with arbitrary strides, 4 × 4 scalar blocks (registers variant).
     Gemm,
-    /// Registers variant, 4 × 4 blocks from vec4 loads along the contiguous axis of each
-    /// operand: A along k (else along m), B along n (else along k).
+    /// Registers variant, 8 × 8 blocks from vec4 loads along the contiguous axis of each
+    /// operand: A along k (else along m), B along n (else along k); stored as `epilogue` says.
     GemmVec4 {
         a_along_k: bool,
         b_along_n: bool,
+        epilogue: GemmEpilogue,
     },
     /// Tiles variant: 64 × 64 workgroup-memory tiles, optionally split along K.
     GemmTiles,
@@ -131,12 +132,20 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 32] = [
+    pub const ALL: [Kernel; 40] = [
         Kernel::Gemm,
-        Kernel::GemmVec4 { a_along_k: true, b_along_n: true },
-        Kernel::GemmVec4 { a_along_k: true, b_along_n: false },
-        Kernel::GemmVec4 { a_along_k: false, b_along_n: true },
-        Kernel::GemmVec4 { a_along_k: false, b_along_n: false },
+        Kernel::GemmVec4 { a_along_k: true, b_along_n: true, epilogue: GemmEpilogue::Any },
+        Kernel::GemmVec4 { a_along_k: true, b_along_n: true, epilogue: GemmEpilogue::Plain },
+        Kernel::GemmVec4 { a_along_k: true, b_along_n: true, epilogue: GemmEpilogue::Act },
+        Kernel::GemmVec4 { a_along_k: true, b_along_n: false, epilogue: GemmEpilogue::Any },
+        Kernel::GemmVec4 { a_along_k: true, b_along_n: false, epilogue: GemmEpilogue::Plain },
+        Kernel::GemmVec4 { a_along_k: true, b_along_n: false, epilogue: GemmEpilogue::Act },
+        Kernel::GemmVec4 { a_along_k: false, b_along_n: true, epilogue: GemmEpilogue::Any },
+        Kernel::GemmVec4 { a_along_k: false, b_along_n: true, epilogue: GemmEpilogue::Plain },
+        Kernel::GemmVec4 { a_along_k: false, b_along_n: true, epilogue: GemmEpilogue::Act },
+        Kernel::GemmVec4 { a_along_k: false, b_along_n: false, epilogue: GemmEpilogue::Any },
+        Kernel::GemmVec4 { a_along_k: false, b_along_n: false, epilogue: GemmEpilogue::Plain },
+        Kernel::GemmVec4 { a_along_k: false, b_along_n: false, epilogue: GemmEpilogue::Act },
         Kernel::GemmTiles,
         Kernel::SplitSum,
         Kernel::GemmNaive,
@@ -169,10 +178,15 @@ impl Kernel {
     pub fn entry(self) -> &'static str {
         match self {
             Kernel::Gemm => "matmul_gemm",
-            Kernel::GemmVec4 { a_along_k: true, b_along_n: true } => "matmul_gemm_vec4_kn",
-            Kernel::GemmVec4 { a_along_k: true, b_along_n: false } => "matmul_gemm_vec4_kk",
-            Kernel::GemmVec4 { a_along_k: false, b_along_n: true } => "matmul_gemm_vec4_mn",
-            Kernel::GemmVec4 { a_along_k: false, b_along_n: false } => "matmul_gemm_vec4_mk",
+            Kernel::GemmVec4 { a_along_k, b_along_n, epilogue } => {
+                const NAMES: [[&str; 3]; 4] = [
+                    ["matmul_gemm_vec4_mk", "matmul_gemm_vec4_mk_plain", "matmul_gemm_vec4_mk_act"],
+                    ["matmul_gemm_vec4_mn", "matmul_gemm_vec4_mn_plain", "matmul_gemm_vec4_mn_act"],
+                    ["matmul_gemm_vec4_kk", "matmul_gemm_vec4_kk_plain", "matmul_gemm_vec4_kk_act"],
+                    ["matmul_gemm_vec4_kn", "matmul_gemm_vec4_kn_plain", "matmul_gemm_vec4_kn_act"],
+                ];
+                NAMES[a_along_k as usize * 2 + b_along_n as usize][epilogue as usize]
+            }
             Kernel::GemmTiles => "matmul_gemm_tiles",
             Kernel::SplitSum => "matmul_split_sum",
             Kernel::GemmNaive => "matmul_gemm_naive",
@@ -225,6 +239,17 @@ impl Kernel {
             Kernel::GatherIndices | Kernel::GatherBatch => Family::Gather,
         }
     }
+}
+
+/// How `GemmVec4` stores its block (wgsl/matmul.wgsl says why these are separate pipelines).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum GemmEpilogue {
+    /// Element by element: edges, grouped columns, unaligned C.
+    Any = 0,
+    /// Whole blocks in plain rows aligned to vec4s; bias and accumulation, no activation.
+    Plain = 1,
+    /// `Plain`, then the fused activation.
+    Act = 2,
 }
 
 /// Styles of the same math for different kinds of adapter. Chosen once per `Gpu` from the

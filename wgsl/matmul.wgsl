@@ -41,7 +41,9 @@ struct GemmParams {
 const NO_BIAS: u32 = 0xffffffffu;
 
 @group(0) @binding(0) var<uniform> p: GemmParams;
-@group(0) @binding(1) var<storage, read_write> c: array<f32>;
+// C seen as vec4s only (an entry point may not bind two views of one buffer), so that
+// matmul_gemm_vec4_* can store a row's aligned outputs four at a time.
+@group(0) @binding(1) var<storage, read_write> c4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> a: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read> b: array<f32>;
@@ -66,9 +68,9 @@ fn store(row: u32, col: u32, sum: f32) {
         at = p.c_off + row * p.c_ms + (col / p.c_group) * p.c_gs + col % p.c_group;
     }
     if (p.accumulate == 1u) {
-        c[at] += v;
+        c4[at / 4u][at % 4u] += v;
     } else {
-        c[at] = v;
+        c4[at / 4u][at % 4u] = v;
     }
 }
 
@@ -81,17 +83,13 @@ fn store4(row: u32, col0: u32, v: vec4<f32>, z: u32) {
     // The common case without per-element work: plain rows, no bias or activation, all four
     // columns inside.
     if (p.split_mn == 0u && p.c_group == 0u && p.bias_off == NO_BIAS && p.act == 0u && col0 + 3u < p.n) {
-        let at = p.c_off + row * p.c_ms + col0;
-        if (p.accumulate == 1u) {
-            c[at] += v.x;
-            c[at + 1u] += v.y;
-            c[at + 2u] += v.z;
-            c[at + 3u] += v.w;
-        } else {
-            c[at] = v.x;
-            c[at + 1u] = v.y;
-            c[at + 2u] = v.z;
-            c[at + 3u] = v.w;
+        for (var t = 0u; t < 4u; t++) {
+            let at = p.c_off + row * p.c_ms + col0 + t;
+            if (p.accumulate == 1u) {
+                c4[at / 4u][at % 4u] += v[t];
+            } else {
+                c4[at / 4u][at % 4u] = v[t];
+            }
         }
         return;
     }
@@ -101,7 +99,8 @@ fn store4(row: u32, col0: u32, v: vec4<f32>, z: u32) {
             if (p.split_mn == 0u) {
                 store(row, col, v[t]);
             } else {
-                c[z * p.split_mn + row * p.n + col] = v[t];
+                let at = z * p.split_mn + row * p.n + col;
+                c4[at / 4u][at % 4u] = v[t];
             }
         }
     }
@@ -203,10 +202,10 @@ fn clamped(first: u32, count: u32) -> vec4<u32> {
     return min(vec4<u32>(first) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(count - 1u));
 }
 
-// The steps of K past its last multiple of 4 for one 4 × 4 quarter, one k at a time (scalars
-// read through the vec4 views: an entry point may not bind both views of a buffer), then
-// its stores.
-fn finish_quarter(m0: u32, n0: u32, k_whole: u32, k_end: u32, z: u32, whole: mat4x4<f32>) {
+// A 4 × 4 quarter of the block plus the steps of K past its last multiple of 4, one k at a
+// time (scalars read through the vec4 views: an entry point may not bind both views of a
+// buffer).
+fn tail_quarter(m0: u32, n0: u32, k_whole: u32, k_end: u32, whole: mat4x4<f32>) -> mat4x4<f32> {
     var c = whole;
     let ms = vec4<u32>(p.a_off) + clamped(m0, p.m) * p.a_ms;
     let ns = vec4<u32>(p.b_off) + clamped(n0, p.n) * p.b_ns;
@@ -217,16 +216,44 @@ fn finish_quarter(m0: u32, n0: u32, k_whole: u32, k_end: u32, z: u32, whole: mat
         let y = vec4<f32>(b4[ys.x / 4u][ys.x % 4u], b4[ys.y / 4u][ys.y % 4u], b4[ys.z / 4u][ys.z % 4u], b4[ys.w / 4u][ys.w % 4u]);
         c = mat4x4<f32>(fma(x, vec4<f32>(y.x), c[0]), fma(x, vec4<f32>(y.y), c[1]), fma(x, vec4<f32>(y.z), c[2]), fma(x, vec4<f32>(y.w), c[3]));
     }
-    let c_rows = transpose(c);
-    store4(m0, n0, c_rows[0], z);
-    store4(m0 + 1u, n0, c_rows[1], z);
-    store4(m0 + 2u, n0, c_rows[2], z);
-    store4(m0 + 3u, n0, c_rows[3], z);
+    return c;
+}
+
+fn activate4(v: vec4<f32>) -> vec4<f32> {
+    let kind = p.act - 1u;
+    return vec4<f32>(activate(kind, p.act_slope, v.x), activate(kind, p.act_slope, v.y), activate(kind, p.act_slope, v.z), activate(kind, p.act_slope, v.w));
+}
+
+// How a block is stored (a constant of each entry point: src/gemm.rs picks the entry point).
+// A software rasteriser runs both sides of every branch whose condition it cannot prove the
+// same for all lanes, masked, so the general per-element epilogue costs its loops and stores
+// even where it is skipped; measured on lavapipe, the plain epilogue alone made products with
+// K = 64 twice as fast.
+// - EPILOGUE_ANY: element by element (`store4`): edges, grouped columns, unaligned C.
+// - EPILOGUE_PLAIN: the whole block inside C, plain rows aligned to vec4s: one vec4 store per
+//   half row, with bias, accumulation and split-K partial sums done by arithmetic.
+// - EPILOGUE_ACT: EPILOGUE_PLAIN, then the fused activation.
+const EPILOGUE_ANY: u32 = 0u;
+const EPILOGUE_PLAIN: u32 = 1u;
+const EPILOGUE_ACT: u32 = 2u;
+
+// Eight outputs of one row (`lo`, `hi`) for the plain epilogues: `to`, where the first goes (in
+// vec4s); the bias of each (or 0); `keep`: add what C holds.
+fn put_plain_row(to: u32, lo: vec4<f32>, hi: vec4<f32>, bias_lo: vec4<f32>, bias_hi: vec4<f32>, keep: bool, act: bool) {
+    var x = lo + bias_lo;
+    var y = hi + bias_hi;
+    if (act) {
+        x = activate4(x);
+        y = activate4(y);
+    }
+    // select, not a product with 0/1, so that whatever C held (NaN included) is not read in.
+    c4[to] = x + select(vec4<f32>(0.0), c4[to], keep);
+    c4[to + 1u] = y + select(vec4<f32>(0.0), c4[to + 1u], keep);
 }
 
 // Invocation (split, row block, column block) as `block_of` says; its 8 × 8 block in four
 // quarters c_ij (rows 4i.., columns 4j..).
-fn gemm_vec4(gid: vec3<u32>, nwg: vec3<u32>, a_along_k: bool, b_along_n: bool) {
+fn gemm_vec4(gid: vec3<u32>, nwg: vec3<u32>, a_along_k: bool, b_along_n: bool, epilogue: u32) {
     let zmn = block_of(flat_index(gid, nwg), 8u, 8u);
     let k_begin = zmn.x * p.k_chunk;
     if (k_begin >= max(p.k, 1u)) {
@@ -258,34 +285,125 @@ fn gemm_vec4(gid: vec3<u32>, nwg: vec3<u32>, a_along_k: bool, b_along_n: bool) {
         c10 = multiply_add(c10, x1, y0);
         c11 = multiply_add(c11, x1, y1);
     }
-    finish_quarter(m0, n0, k_whole, k_end, zmn.x, c00);
-    finish_quarter(m0, n0 + 4u, k_whole, k_end, zmn.x, c01);
-    finish_quarter(m0 + 4u, n0, k_whole, k_end, zmn.x, c10);
-    finish_quarter(m0 + 4u, n0 + 4u, k_whole, k_end, zmn.x, c11);
+    if (k_whole < k_end) {
+        c00 = tail_quarter(m0, n0, k_whole, k_end, c00);
+        c01 = tail_quarter(m0, n0 + 4u, k_whole, k_end, c01);
+        c10 = tail_quarter(m0 + 4u, n0, k_whole, k_end, c10);
+        c11 = tail_quarter(m0 + 4u, n0 + 4u, k_whole, k_end, c11);
+    }
+    let z = zmn.x;
+    let r00 = transpose(c00);
+    let r01 = transpose(c01);
+    let r10 = transpose(c10);
+    let r11 = transpose(c11);
+    if (epilogue == EPILOGUE_ANY) {
+        store4(m0, n0, r00[0], z);
+        store4(m0, n0 + 4u, r01[0], z);
+        store4(m0 + 1u, n0, r00[1], z);
+        store4(m0 + 1u, n0 + 4u, r01[1], z);
+        store4(m0 + 2u, n0, r00[2], z);
+        store4(m0 + 2u, n0 + 4u, r01[2], z);
+        store4(m0 + 3u, n0, r00[3], z);
+        store4(m0 + 3u, n0 + 4u, r01[3], z);
+        store4(m0 + 4u, n0, r10[0], z);
+        store4(m0 + 4u, n0 + 4u, r11[0], z);
+        store4(m0 + 5u, n0, r10[1], z);
+        store4(m0 + 5u, n0 + 4u, r11[1], z);
+        store4(m0 + 6u, n0, r10[2], z);
+        store4(m0 + 6u, n0 + 4u, r11[2], z);
+        store4(m0 + 7u, n0, r10[3], z);
+        store4(m0 + 7u, n0 + 4u, r11[3], z);
+        return;
+    }
+    // Split-K partial sums go plain into the workspace; matmul_split_sum does the epilogue.
+    let split = p.split_mn != 0u;
+    let to = select(p.c_off + m0 * p.c_ms + n0, z * p.split_mn + m0 * p.n + n0, split) / 4u;
+    let stride = select(p.c_ms, p.n, split) / 4u;
+    let keep = p.accumulate == 1u && !split;
+    // The bias buffer is always bound, so both kinds of bias are read and `select` keeps the
+    // one in use (a product with 0 would let an Inf or NaN read there through).
+    let has_bias = p.bias_off != NO_BIAS && !split;
+    let use_cols = has_bias && p.bias_rows == 0u;
+    let use_rows = has_bias && p.bias_rows == 1u;
+    let o = select(p.bias_off, 0u, p.bias_off == NO_BIAS);
+    let zero = vec4<f32>(0.0);
+    let cols_lo = select(zero, vec4<f32>(bias[o + n0], bias[o + n0 + 1u], bias[o + n0 + 2u], bias[o + n0 + 3u]), use_cols);
+    let cols_hi = select(zero, vec4<f32>(bias[o + n0 + 4u], bias[o + n0 + 5u], bias[o + n0 + 6u], bias[o + n0 + 7u]), use_cols);
+    let rows_lo = select(zero, vec4<f32>(bias[o + m0], bias[o + m0 + 1u], bias[o + m0 + 2u], bias[o + m0 + 3u]), use_rows);
+    let rows_hi = select(zero, vec4<f32>(bias[o + m0 + 4u], bias[o + m0 + 5u], bias[o + m0 + 6u], bias[o + m0 + 7u]), use_rows);
+    let act = epilogue == EPILOGUE_ACT;
+    put_plain_row(to, r00[0], r01[0], cols_lo + rows_lo.x, cols_hi + rows_lo.x, keep, act);
+    put_plain_row(to + stride, r00[1], r01[1], cols_lo + rows_lo.y, cols_hi + rows_lo.y, keep, act);
+    put_plain_row(to + 2u * stride, r00[2], r01[2], cols_lo + rows_lo.z, cols_hi + rows_lo.z, keep, act);
+    put_plain_row(to + 3u * stride, r00[3], r01[3], cols_lo + rows_lo.w, cols_hi + rows_lo.w, keep, act);
+    put_plain_row(to + 4u * stride, r10[0], r11[0], cols_lo + rows_hi.x, cols_hi + rows_hi.x, keep, act);
+    put_plain_row(to + 5u * stride, r10[1], r11[1], cols_lo + rows_hi.y, cols_hi + rows_hi.y, keep, act);
+    put_plain_row(to + 6u * stride, r10[2], r11[2], cols_lo + rows_hi.z, cols_hi + rows_hi.z, keep, act);
+    put_plain_row(to + 7u * stride, r10[3], r11[3], cols_lo + rows_hi.w, cols_hi + rows_hi.w, keep, act);
 }
 
 // A along k, B along n: dy·W, and the convolutions' W·columns.
 @compute @workgroup_size(WG, 1, 1)
 fn matmul_gemm_vec4_kn(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    gemm_vec4(gid, nwg, true, true);
+    gemm_vec4(gid, nwg, true, true, EPILOGUE_ANY);
+}
+
+@compute @workgroup_size(WG, 1, 1)
+fn matmul_gemm_vec4_kn_plain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    gemm_vec4(gid, nwg, true, true, EPILOGUE_PLAIN);
+}
+
+@compute @workgroup_size(WG, 1, 1)
+fn matmul_gemm_vec4_kn_act(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    gemm_vec4(gid, nwg, true, true, EPILOGUE_ACT);
 }
 
 // A and B along k: x·Wᵀ.
 @compute @workgroup_size(WG, 1, 1)
 fn matmul_gemm_vec4_kk(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    gemm_vec4(gid, nwg, true, false);
+    gemm_vec4(gid, nwg, true, false, EPILOGUE_ANY);
+}
+
+@compute @workgroup_size(WG, 1, 1)
+fn matmul_gemm_vec4_kk_plain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    gemm_vec4(gid, nwg, true, false, EPILOGUE_PLAIN);
+}
+
+@compute @workgroup_size(WG, 1, 1)
+fn matmul_gemm_vec4_kk_act(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    gemm_vec4(gid, nwg, true, false, EPILOGUE_ACT);
 }
 
 // A along m, B along n: dyᵀ·x.
 @compute @workgroup_size(WG, 1, 1)
 fn matmul_gemm_vec4_mn(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    gemm_vec4(gid, nwg, false, true);
+    gemm_vec4(gid, nwg, false, true, EPILOGUE_ANY);
+}
+
+@compute @workgroup_size(WG, 1, 1)
+fn matmul_gemm_vec4_mn_plain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    gemm_vec4(gid, nwg, false, true, EPILOGUE_PLAIN);
+}
+
+@compute @workgroup_size(WG, 1, 1)
+fn matmul_gemm_vec4_mn_act(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    gemm_vec4(gid, nwg, false, true, EPILOGUE_ACT);
 }
 
 // A along m, B along k.
 @compute @workgroup_size(WG, 1, 1)
 fn matmul_gemm_vec4_mk(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    gemm_vec4(gid, nwg, false, false);
+    gemm_vec4(gid, nwg, false, false, EPILOGUE_ANY);
+}
+
+@compute @workgroup_size(WG, 1, 1)
+fn matmul_gemm_vec4_mk_plain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    gemm_vec4(gid, nwg, false, false, EPILOGUE_PLAIN);
+}
+
+@compute @workgroup_size(WG, 1, 1)
+fn matmul_gemm_vec4_mk_act(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    gemm_vec4(gid, nwg, false, false, EPILOGUE_ACT);
 }
 
 // ---- tiles -----------------------------------------------------------------------------

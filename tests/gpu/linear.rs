@@ -79,8 +79,21 @@ fn every_gemm_style_matches_f64() {
     for gpu in gpus() {
         // (3, 5, 1030): unaligned, so the scalar style, split along a K past MAX_SPLIT_K.
         // (8, 12, 10), (12, 36, 7): A along m and B along n are aligned, K is not a multiple of 4.
-        let sizes =
-            [(37, 45, 19), (4, 16, 8), (64, 20, 1028), (5, 3, 260), (1, 1, 1), (3, 5, 1030), (8, 12, 10), (12, 36, 7)];
+        // (8, 16, 12), (24, 32, 64), (16, 8, 1030): whole 8 × 8 blocks, so the registers style
+        // stores them with its plain and activation epilogues, the last split along K.
+        let sizes = [
+            (37, 45, 19),
+            (4, 16, 8),
+            (64, 20, 1028),
+            (5, 3, 260),
+            (1, 1, 1),
+            (3, 5, 1030),
+            (8, 12, 10),
+            (12, 36, 7),
+            (8, 16, 12),
+            (24, 32, 64),
+            (16, 8, 1030),
+        ];
         for (m, n, k) in sizes {
             for layout in 0..4 {
                 for epilogue in 0..4 {
