@@ -229,13 +229,44 @@ fn activate4(v: vec4<f32>) -> vec4<f32> {
 // same for all lanes, masked, so the general per-element epilogue costs its loops and stores
 // even where it is skipped; measured on lavapipe, the plain epilogue alone made products with
 // K = 64 twice as fast.
-// - EPILOGUE_ANY: element by element (`store4`): edges, grouped columns, unaligned C.
+// - EPILOGUE_ANY: element by element (`put_any`): edges, grouped columns, unaligned C.
 // - EPILOGUE_PLAIN: the whole block inside C, plain rows aligned to vec4s: one vec4 store per
 //   half row, with bias, accumulation and split-K partial sums done by arithmetic.
 // - EPILOGUE_ACT: EPILOGUE_PLAIN, then the fused activation.
 const EPILOGUE_ANY: u32 = 0u;
 const EPILOGUE_PLAIN: u32 = 1u;
 const EPILOGUE_ACT: u32 = 2u;
+
+// One output for EPILOGUE_ANY, with every choice made by `select` rather than by branches
+// (which a software rasteriser would run both sides of): the bias and what C held are always
+// read, from valid addresses, and dropped when not in use.
+fn put_any(row: u32, col: u32, sum: f32, z: u32) {
+    if (row >= p.m || col >= p.n) {
+        return;
+    }
+    let split = p.split_mn != 0u;
+    let bias_at = select(p.bias_off, 0u, p.bias_off == NO_BIAS) + select(col, row, p.bias_rows == 1u);
+    var v = sum + select(0.0, bias[bias_at], p.bias_off != NO_BIAS && !split);
+    if (p.act != 0u && !split) {
+        v = activate(p.act - 1u, p.act_slope, v);
+    }
+    let grouped = p.c_off + row * p.c_ms + (col / max(p.c_group, 1u)) * p.c_gs + col % max(p.c_group, 1u);
+    let plain = select(p.c_off + row * p.c_ms + col, grouped, p.c_group != 0u);
+    let at = select(plain, z * p.split_mn + row * p.n + col, split);
+    let keep = p.accumulate == 1u && !split;
+    c4[at / 4u][at % 4u] = v + select(0.0, c4[at / 4u][at % 4u], keep);
+}
+
+fn put_any_row(row: u32, col0: u32, lo: vec4<f32>, hi: vec4<f32>, z: u32) {
+    put_any(row, col0, lo.x, z);
+    put_any(row, col0 + 1u, lo.y, z);
+    put_any(row, col0 + 2u, lo.z, z);
+    put_any(row, col0 + 3u, lo.w, z);
+    put_any(row, col0 + 4u, hi.x, z);
+    put_any(row, col0 + 5u, hi.y, z);
+    put_any(row, col0 + 6u, hi.z, z);
+    put_any(row, col0 + 7u, hi.w, z);
+}
 
 // Eight outputs of one row (`lo`, `hi`) for the plain epilogues: `to`, where the first goes (in
 // vec4s); the bias of each (or 0); `keep`: add what C holds.
@@ -297,22 +328,14 @@ fn gemm_vec4(gid: vec3<u32>, nwg: vec3<u32>, a_along_k: bool, b_along_n: bool, e
     let r10 = transpose(c10);
     let r11 = transpose(c11);
     if (epilogue == EPILOGUE_ANY) {
-        store4(m0, n0, r00[0], z);
-        store4(m0, n0 + 4u, r01[0], z);
-        store4(m0 + 1u, n0, r00[1], z);
-        store4(m0 + 1u, n0 + 4u, r01[1], z);
-        store4(m0 + 2u, n0, r00[2], z);
-        store4(m0 + 2u, n0 + 4u, r01[2], z);
-        store4(m0 + 3u, n0, r00[3], z);
-        store4(m0 + 3u, n0 + 4u, r01[3], z);
-        store4(m0 + 4u, n0, r10[0], z);
-        store4(m0 + 4u, n0 + 4u, r11[0], z);
-        store4(m0 + 5u, n0, r10[1], z);
-        store4(m0 + 5u, n0 + 4u, r11[1], z);
-        store4(m0 + 6u, n0, r10[2], z);
-        store4(m0 + 6u, n0 + 4u, r11[2], z);
-        store4(m0 + 7u, n0, r10[3], z);
-        store4(m0 + 7u, n0 + 4u, r11[3], z);
+        put_any_row(m0, n0, r00[0], r01[0], z);
+        put_any_row(m0 + 1u, n0, r00[1], r01[1], z);
+        put_any_row(m0 + 2u, n0, r00[2], r01[2], z);
+        put_any_row(m0 + 3u, n0, r00[3], r01[3], z);
+        put_any_row(m0 + 4u, n0, r10[0], r11[0], z);
+        put_any_row(m0 + 5u, n0, r10[1], r11[1], z);
+        put_any_row(m0 + 6u, n0, r10[2], r11[2], z);
+        put_any_row(m0 + 7u, n0, r10[3], r11[3], z);
         return;
     }
     // Split-K partial sums go plain into the workspace; matmul_split_sum does the epilogue.
