@@ -8,7 +8,7 @@ use crate::cpu::random::InitRng;
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::init::{self, Init};
-use crate::kernels::{grid_1d, Kernel, MAX_GROUPS, WG};
+use crate::kernels::{grid_1d, serial_reduce, Kernel, MAX_GROUPS, WG};
 use crate::step::Step;
 use crate::tensor::{expect_shape, numel_bytes, Tensor};
 
@@ -133,7 +133,12 @@ impl BatchNorm {
                     self.c, x.shape
                 )));
             }
-            s.dispatch(Kernel::BatchNormStats, &bp, &[&self.saved.buf, &p.state, &x.buf], [bp.c, 1, 1])?;
+            let bufs = [&self.saved.buf, &p.state, &x.buf];
+            if serial_reduce(s.gpu.variant(), bp.count) {
+                s.dispatch(Kernel::BatchNormStatsSerial, &bp, &bufs, grid_1d(bp.c as u64, WG))?;
+            } else {
+                s.dispatch(Kernel::BatchNormStats, &bp, &bufs, [bp.c, 1, 1])?;
+            }
         }
         let bufs = [&y.buf, &p.params, &x.buf, &p.state, &self.saved.buf];
         s.dispatch(Kernel::BatchNormFwd, &bp, &bufs, Self::elementwise_groups(bp.n))
@@ -160,7 +165,12 @@ impl BatchNorm {
         }
         let bp = self.params(&shape, true, frozen);
         // The per-channel sums are needed by dx even when frozen.
-        s.dispatch(Kernel::BatchNormBwdW, &bp, &[&self.saved.buf, &p.grads, &x.buf, &dy.buf], [bp.c, 1, 1])?;
+        let bufs = [&self.saved.buf, &p.grads, &x.buf, &dy.buf];
+        if serial_reduce(s.gpu.variant(), bp.count) {
+            s.dispatch(Kernel::BatchNormBwdWSerial, &bp, &bufs, grid_1d(bp.c as u64, WG))?;
+        } else {
+            s.dispatch(Kernel::BatchNormBwdW, &bp, &bufs, [bp.c, 1, 1])?;
+        }
         if let Some(dx) = dx {
             let bufs = [&dx.buf, &p.params, &x.buf, &dy.buf, &self.saved.buf];
             s.dispatch(Kernel::BatchNormBwdX, &bp, &bufs, Self::elementwise_groups(bp.n))?;

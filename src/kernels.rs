@@ -94,6 +94,8 @@ pub enum Kernel {
     GemmNaive,
     /// db[c] += Σ_{outer, inner} dy[outer, c, inner]
     BiasGrad,
+    /// `BiasGrad` with one invocation per channel and no barriers (registers variant, few terms).
+    BiasGradSerial,
     /// Convolution columns of the big side (src/conv_gemm.rs).
     Im2col,
     /// The columns' gradient summed back into the big side (+ bias).
@@ -102,10 +104,14 @@ pub enum Kernel {
     ChannelMajor,
     /// Per-channel batch mean and 1/std; running-stat update.
     BatchNormStats,
+    /// `BatchNormStats` with one invocation per channel and no barriers (registers, small M).
+    BatchNormStatsSerial,
     /// y = γ·x̂ + β with batch or running statistics.
     BatchNormFwd,
     /// Per-channel Σdy and Σdy·x̂; accumulates dγ, dβ unless frozen.
     BatchNormBwdW,
+    /// `BatchNormBwdW` with one invocation per channel and no barriers (registers, small M).
+    BatchNormBwdWSerial,
     BatchNormBwdX,
     ActivationFwd,
     ActivationBwdX,
@@ -132,7 +138,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 40] = [
+    pub const ALL: [Kernel; 43] = [
         Kernel::Gemm,
         Kernel::GemmVec4 { a_along_k: true, b_along_n: true, epilogue: GemmEpilogue::Any },
         Kernel::GemmVec4 { a_along_k: true, b_along_n: true, epilogue: GemmEpilogue::Plain },
@@ -150,12 +156,15 @@ impl Kernel {
         Kernel::SplitSum,
         Kernel::GemmNaive,
         Kernel::BiasGrad,
+        Kernel::BiasGradSerial,
         Kernel::Im2col,
         Kernel::Col2im,
         Kernel::ChannelMajor,
         Kernel::BatchNormStats,
+        Kernel::BatchNormStatsSerial,
         Kernel::BatchNormFwd,
         Kernel::BatchNormBwdW,
+        Kernel::BatchNormBwdWSerial,
         Kernel::BatchNormBwdX,
         Kernel::ActivationFwd,
         Kernel::ActivationBwdX,
@@ -191,12 +200,15 @@ impl Kernel {
             Kernel::SplitSum => "matmul_split_sum",
             Kernel::GemmNaive => "matmul_gemm_naive",
             Kernel::BiasGrad => "reduce_bias_grad",
+            Kernel::BiasGradSerial => "reduce_bias_grad_serial",
             Kernel::Im2col => "columns_im2col",
             Kernel::Col2im => "columns_col2im",
             Kernel::ChannelMajor => "columns_channel_major",
             Kernel::BatchNormStats => "batch_norm_stats",
+            Kernel::BatchNormStatsSerial => "batch_norm_stats_serial",
             Kernel::BatchNormFwd => "batch_norm_fwd",
             Kernel::BatchNormBwdW => "batch_norm_bwd_w",
+            Kernel::BatchNormBwdWSerial => "batch_norm_bwd_w_serial",
             Kernel::BatchNormBwdX => "batch_norm_bwd_x",
             Kernel::ActivationFwd => "activation_fwd",
             Kernel::ActivationBwdX => "activation_bwd_x",
@@ -222,11 +234,14 @@ impl Kernel {
             Kernel::Gemm | Kernel::GemmVec4 { .. } | Kernel::GemmTiles | Kernel::SplitSum | Kernel::GemmNaive => {
                 Family::Matmul
             }
-            Kernel::BiasGrad => Family::Reduce,
+            Kernel::BiasGrad | Kernel::BiasGradSerial => Family::Reduce,
             Kernel::Im2col | Kernel::Col2im | Kernel::ChannelMajor => Family::Columns,
-            Kernel::BatchNormStats | Kernel::BatchNormFwd | Kernel::BatchNormBwdW | Kernel::BatchNormBwdX => {
-                Family::BatchNorm
-            }
+            Kernel::BatchNormStats
+            | Kernel::BatchNormStatsSerial
+            | Kernel::BatchNormFwd
+            | Kernel::BatchNormBwdW
+            | Kernel::BatchNormBwdWSerial
+            | Kernel::BatchNormBwdX => Family::BatchNorm,
             Kernel::ActivationFwd
             | Kernel::ActivationBwdX
             | Kernel::ActivationFwdInPlace
@@ -250,6 +265,17 @@ pub enum GemmEpilogue {
     Plain = 1,
     /// `Plain`, then the fused activation.
     Act = 2,
+}
+
+/// Per-channel reductions (bias gradients, batch-norm statistics) over at most this many terms
+/// run as one invocation per channel on the registers variant: without barriers, which a
+/// software rasteriser pays for by switching through every invocation of the workgroup. Over
+/// more, one workgroup per channel spreads the terms over its invocations.
+pub const SERIAL_REDUCE_MAX: u32 = 1024;
+
+/// Whether the `Gpu`'s variant reduces `terms` values per channel serially (`SERIAL_REDUCE_MAX`).
+pub fn serial_reduce(variant: Variant, terms: u32) -> bool {
+    variant == Variant::Registers && terms <= SERIAL_REDUCE_MAX
 }
 
 /// Styles of the same math for different kinds of adapter. Chosen once per `Gpu` from the

@@ -7,7 +7,7 @@ use crate::cpu::random::InitRng;
 use crate::error::{Error, Result};
 pub use crate::gemm::{gemm, gemm_naive, GemmParams, NO_BIAS};
 use crate::init::{self, Init};
-use crate::kernels::Kernel;
+use crate::kernels::{grid_1d, serial_reduce, Kernel, WG};
 use crate::step::Step;
 use crate::tensor::{expect_shape, Tensor};
 
@@ -41,6 +41,9 @@ pub fn bias_grad(
         accumulate: 1,
         _pad: [0; 3],
     };
+    if serial_reduce(s.gpu.variant(), (outer * inner) as u32) {
+        return s.dispatch(Kernel::BiasGradSerial, &p, &[db, &dy.buf], grid_1d(channels as u64, WG));
+    }
     s.dispatch(Kernel::BiasGrad, &p, &[db, &dy.buf], [channels as u32, 1, 1])
 }
 

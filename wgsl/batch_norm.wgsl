@@ -96,14 +96,50 @@ fn batch_norm_stats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
     }
     let var_b = workgroup_sum(lid, q) / m;
     if (lid == 0u) {
-        stats[ch] = mean;
-        stats[p.c + ch] = 1.0 / sqrt(var_b + p.eps);
-        // The host refuses training with M = 1, where the unbiased variance is undefined.
-        let var_u = var_b * m / max(m - 1.0, 1.0);
-        let k = p.momentum;
-        running[p.mean_off + ch] = (1.0 - k) * running[p.mean_off + ch] + k * mean;
-        running[p.var_off + ch] = (1.0 - k) * running[p.var_off + ch] + k * var_u;
+        finish_stats(ch, mean, var_b);
     }
+}
+
+fn finish_stats(ch: u32, mean: f32, var_b: f32) {
+    let m = f32(p.count);
+    stats[ch] = mean;
+    stats[p.c + ch] = 1.0 / sqrt(var_b + p.eps);
+    // The host refuses training with M = 1, where the unbiased variance is undefined.
+    let var_u = var_b * m / max(m - 1.0, 1.0);
+    let k = p.momentum;
+    running[p.mean_off + ch] = (1.0 - k) * running[p.mean_off + ch] + k * mean;
+    running[p.var_off + ch] = (1.0 - k) * running[p.var_off + ch] + k * var_u;
+}
+
+// The `_serial` reductions (registers variant, small M; src/batch_norm.rs picks them): one
+// invocation per channel sums its M values itself, in runs of WG added to a running total, so
+// no partial sum is longer than the workgroup version's. No workgroup memory and no barriers,
+// at each of which a software rasteriser switches through every invocation of the workgroup.
+@compute @workgroup_size(WG, 1, 1)
+fn batch_norm_stats_serial(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let ch = flat_index(gid, nwg);
+    if (ch >= p.c) {
+        return;
+    }
+    var s = 0.0;
+    for (var j0 = 0u; j0 < p.count; j0 += WG) {
+        var run = 0.0;
+        for (var j = j0; j < min(j0 + WG, p.count); j++) {
+            run += x[at(ch, j)];
+        }
+        s += run;
+    }
+    let mean = s / f32(p.count);
+    var q = 0.0;
+    for (var j0 = 0u; j0 < p.count; j0 += WG) {
+        var run = 0.0;
+        for (var j = j0; j < min(j0 + WG, p.count); j++) {
+            let d = x[at(ch, j)] - mean;
+            run += d * d;
+        }
+        q += run;
+    }
+    finish_stats(ch, mean, q / f32(p.count));
 }
 
 // Elementwise kernels: invocation f handles the 4 elements
@@ -157,15 +193,40 @@ fn batch_norm_bwd_w(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
     }
     let total = workgroup_sum2(lid, s);
     if (lid == 0u) {
-        let sum_dy = total.x;
-        let sum_dy_xhat = total.y * stats[p.c + ch];
-        stats[2u * p.c + ch] = sum_dy;
-        stats[3u * p.c + ch] = sum_dy_xhat;
-        if (p.frozen == 0u) {
-            grads[p.gamma_off + ch] += sum_dy_xhat;
-            grads[p.beta_off + ch] += sum_dy;
-        }
+        finish_bwd_w(ch, total);
     }
+}
+
+// total = (Σ dy, Σ dy·(x − mean)) of channel ch.
+fn finish_bwd_w(ch: u32, total: vec2<f32>) {
+    let sum_dy = total.x;
+    let sum_dy_xhat = total.y * stats[p.c + ch];
+    stats[2u * p.c + ch] = sum_dy;
+    stats[3u * p.c + ch] = sum_dy_xhat;
+    if (p.frozen == 0u) {
+        grads[p.gamma_off + ch] += sum_dy_xhat;
+        grads[p.beta_off + ch] += sum_dy;
+    }
+}
+
+@compute @workgroup_size(WG, 1, 1)
+fn batch_norm_bwd_w_serial(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let ch = flat_index(gid, nwg);
+    if (ch >= p.c) {
+        return;
+    }
+    let mean = stats[ch];
+    var s = vec2<f32>(0.0, 0.0);
+    for (var j0 = 0u; j0 < p.count; j0 += WG) {
+        var run = vec2<f32>(0.0, 0.0);
+        for (var j = j0; j < min(j0 + WG, p.count); j++) {
+            let i = at(ch, j);
+            let g = dy[i];
+            run += vec2<f32>(g, g * (x[i] - mean));
+        }
+        s += run;
+    }
+    finish_bwd_w(ch, s);
 }
 
 // dx = γ·rstd·(dy − Σdy/M − x̂·Σdy·x̂/M), the gradient through the batch statistics.

@@ -44,3 +44,24 @@ fn reduce_bias_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
         }
     }
 }
+
+// Registers variant, small outer·inner (src/linear.rs picks it): one invocation per channel
+// sums its values itself in runs of WG, with no workgroup memory or barriers (see
+// batch_norm_stats_serial).
+@compute @workgroup_size(WG, 1, 1)
+fn reduce_bias_grad_serial(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let ch = flat_index(gid, nwg);
+    if (ch >= p.channels) {
+        return;
+    }
+    let count = p.outer * p.inner;
+    var sum = 0.0;
+    for (var j0 = 0u; j0 < count; j0 += WG) {
+        var run = 0.0;
+        for (var j = j0; j < min(j0 + WG, count); j++) {
+            run += dy[((j / p.inner) * p.channels + ch) * p.inner + j % p.inner];
+        }
+        sum += run;
+    }
+    db[p.out_off + ch] = sum + select(0.0, db[p.out_off + ch], p.accumulate == 1u);
+}
