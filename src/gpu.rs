@@ -27,12 +27,15 @@ pub struct Gpu {
     pipelines: Mutex<HashMap<Kernel, wgpu::ComputePipeline>>,
     /// Which style of the kernel families that have several (see `Variant`).
     variant: Variant,
-    /// Bytes of every storage buffer created through this `Gpu` (never decremented: a figure
-    /// for benchmarks, read as a difference around the code that allocates).
+    /// Bytes of the storage buffers created through this `Gpu`, less the workspaces replaced by
+    /// larger ones: a figure for benchmarks, read as a difference around the code that
+    /// allocates (buffers are otherwise never subtracted).
     allocated: AtomicU64,
     /// Workspace buffers shared by every dispatch that needs one (split-K partial sums, im2col
     /// columns), by role; they only grow. Dispatches run in order, so sharing is safe.
     scratch: Mutex<HashMap<Scratch, wgpu::Buffer>>,
+    /// How many times a workspace was created or replaced (see `record_settled`).
+    scratch_growths: AtomicU64,
     /// wgpu reports validation errors through a callback; we keep the first one and turn it
     /// into an `Error` at the next `check`, instead of letting wgpu panic.
     first_error: Arc<Mutex<Option<String>>>,
@@ -94,6 +97,7 @@ impl Gpu {
             variant,
             allocated: AtomicU64::new(0),
             scratch: Mutex::new(HashMap::new()),
+            scratch_growths: AtomicU64::new(0),
             first_error,
         }
     }
@@ -112,6 +116,7 @@ impl Gpu {
             variant,
             allocated: AtomicU64::new(0),
             scratch: Mutex::new(HashMap::new()),
+            scratch_growths: AtomicU64::new(0),
             first_error: self.first_error.clone(),
         }
     }
@@ -127,15 +132,34 @@ impl Gpu {
     }
 
     /// The workspace for `role`, at least `bytes` long. A larger request replaces it; plans
-    /// recorded earlier keep the buffer they bound.
+    /// recorded earlier keep the buffer they bound, alive, until they are dropped (record them
+    /// with `record_settled` so that none does). `allocated_bytes` counts the replaced one as
+    /// freed.
     pub fn scratch(&self, role: Scratch, bytes: u64) -> Result<wgpu::Buffer> {
         let mut pool = self.scratch.lock().map_err(|_| Error::Device("scratch pool poisoned".into()))?;
         if let Some(b) = pool.get(&role).filter(|b| b.size() >= bytes) {
             return Ok(b.clone());
         }
         let buffer = self.storage(role.label(), bytes)?;
-        pool.insert(role, buffer.clone());
+        if let Some(old) = pool.insert(role, buffer.clone()) {
+            self.allocated.fetch_sub(old.size(), Ordering::Relaxed);
+        }
+        self.scratch_growths.fetch_add(1, Ordering::Relaxed);
         Ok(buffer)
+    }
+
+    /// Runs `record` (which records plans) and, if a workspace grew meanwhile, drops what it
+    /// returned and runs it again: the second time every workspace is already as large as any
+    /// dispatch needs, so the plans share one buffer per role instead of holding every smaller
+    /// one they outgrew.
+    pub fn record_settled<T>(&self, record: impl Fn() -> Result<T>) -> Result<T> {
+        let before = self.scratch_growths.load(Ordering::Relaxed);
+        let first = record()?;
+        if self.scratch_growths.load(Ordering::Relaxed) == before {
+            return Ok(first);
+        }
+        drop(first);
+        record()
     }
 
     /// One line for logs: adapter name and backend.

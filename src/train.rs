@@ -133,42 +133,49 @@ impl Trainer {
         let adam_g = Adam::new(config.lr_g, config.beta1, config.beta2, config.eps)?;
         let seed = config.seed;
 
-        // Discriminator step: ½E[(D(x) − b)²] + ½E[(D(G(z)) − a)²] or its BCE counterpart.
-        let mut s = Step::new(gpu);
-        zero_grad(&mut s, &d.arena);
-        match &inputs {
-            Inputs::Gpu(data) => {
-                data.record_indices(&mut s, &idx, n, seed, STREAM_DATA, &d.arena.clock, 0)?;
-                data.record_batch(&mut s, &x_real, &idx)?;
-                fill_normal(&mut s, g_acts.input(), 0.0, 1.0, seed, STREAM_D_NOISE, &d.arena.clock, 0)?;
+        // Both plans in one closure: a workspace first grown by the G step would otherwise stay
+        // bound, at its smaller size, in the D step's plan.
+        let record = || -> Result<(Plan, Plan)> {
+            // Discriminator step: ½E[(D(x) − b)²] + ½E[(D(G(z)) − a)²] or its BCE counterpart.
+            let mut s = Step::new(gpu);
+            zero_grad(&mut s, &d.arena);
+            match &inputs {
+                Inputs::Gpu(data) => {
+                    data.record_indices(&mut s, &idx, n, seed, STREAM_DATA, &d.arena.clock, 0)?;
+                    data.record_batch(&mut s, &x_real, &idx)?;
+                    fill_normal(&mut s, g_acts.input(), 0.0, 1.0, seed, STREAM_D_NOISE, &d.arena.clock, 0)?;
+                }
+                Inputs::Host { z_d, .. } => s.copy(&z_d.buf, 0, &g_acts.input().buf, 0, (z_d.len() * 4) as u64),
             }
-            Inputs::Host { z_d, .. } => s.copy(&z_d.buf, 0, &g_acts.input().buf, 0, (z_d.len() * 4) as u64),
-        }
-        g.forward(&mut s, &g_acts, true, 0)?;
-        d.forward(&mut s, &real, true, PASS_REAL)?;
-        loss::record(&mut s, real_term, real.output_grad()?, &losses, 0, false, real.output(), None)?;
-        d.backward(&mut s, &real, false, false)?;
-        d.forward(&mut s, &fake, true, PASS_FAKE)?;
-        loss::record(&mut s, fake_term, fake.output_grad()?, &losses, 0, true, fake.output(), None)?;
-        d.backward(&mut s, &fake, false, false)?;
-        adam_d.step(&mut s, &d.arena)?;
-        let d_plan = s.finish();
+            g.forward(&mut s, &g_acts, true, 0)?;
+            d.forward(&mut s, &real, true, PASS_REAL)?;
+            loss::record(&mut s, real_term, real.output_grad()?, &losses, 0, false, real.output(), None)?;
+            d.backward(&mut s, &real, false, false)?;
+            d.forward(&mut s, &fake, true, PASS_FAKE)?;
+            loss::record(&mut s, fake_term, fake.output_grad()?, &losses, 0, true, fake.output(), None)?;
+            d.backward(&mut s, &fake, false, false)?;
+            adam_d.step(&mut s, &d.arena)?;
+            let d_plan = s.finish();
 
-        // Generator step, through D frozen (D's weights and gradients untouched).
-        let mut s = Step::new(gpu);
-        zero_grad(&mut s, &g.arena);
-        match &inputs {
-            Inputs::Gpu(_) => fill_normal(&mut s, g_acts.input(), 0.0, 1.0, seed, STREAM_G_NOISE, &g.arena.clock, 0)?,
-            Inputs::Host { z_g, .. } => s.copy(&z_g.buf, 0, &g_acts.input().buf, 0, (z_g.len() * 4) as u64),
-        }
-        g.forward(&mut s, &g_acts, true, 0)?;
-        d.forward(&mut s, &fake, true, PASS_GEN)?;
-        loss::record(&mut s, gen_term, fake.output_grad()?, &losses, 1, false, fake.output(), None)?;
-        d.backward(&mut s, &fake, true, true)?;
-        g.backward(&mut s, &g_acts, false, false)?;
-        adam_g.step(&mut s, &g.arena)?;
-        let g_plan = s.finish();
-
+            // Generator step, through D frozen (D's weights and gradients untouched).
+            let mut s = Step::new(gpu);
+            zero_grad(&mut s, &g.arena);
+            match &inputs {
+                Inputs::Gpu(_) => {
+                    fill_normal(&mut s, g_acts.input(), 0.0, 1.0, seed, STREAM_G_NOISE, &g.arena.clock, 0)?
+                }
+                Inputs::Host { z_g, .. } => s.copy(&z_g.buf, 0, &g_acts.input().buf, 0, (z_g.len() * 4) as u64),
+            }
+            g.forward(&mut s, &g_acts, true, 0)?;
+            d.forward(&mut s, &fake, true, PASS_GEN)?;
+            loss::record(&mut s, gen_term, fake.output_grad()?, &losses, 1, false, fake.output(), None)?;
+            d.backward(&mut s, &fake, true, true)?;
+            g.backward(&mut s, &g_acts, false, false)?;
+            adam_g.step(&mut s, &g.arena)?;
+            let g_plan = s.finish();
+            Ok((d_plan, g_plan))
+        };
+        let (d_plan, g_plan) = gpu.record_settled(record)?;
         let log_plans = (0..config.log_every as u64)
             .map(|j| {
                 let mut s = Step::new(gpu);

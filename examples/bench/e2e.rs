@@ -144,9 +144,11 @@ fn sample_case(name: &str, preset: Preset, batch: usize, runs: usize) -> Result<
     let g = preset.generator(&gpu, config.z, config.init, config.seed)?;
     let acts = g.inference_activations(&gpu, batch)?;
     acts.input().write(&gpu, &fixed_noise(1, batch, config.z))?;
-    let mut s = Step::new(&gpu);
-    g.forward(&mut s, &acts, false, 0)?;
-    let plan = s.finish();
+    let plan = gpu.record_settled(|| {
+        let mut s = Step::new(&gpu);
+        g.forward(&mut s, &acts, false, 0)?;
+        Ok(s.finish())
+    })?;
     let t = time(&gpu, runs, || plan.submit(&gpu))?;
     let bytes = gpu.allocated_bytes() - before;
     row(name, &t, batch, g.forward_flops(batch)?, plan.dispatches(), bytes, &gpu.describe());

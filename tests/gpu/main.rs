@@ -13,3 +13,4 @@ mod loss;
 mod mlp;
 mod profile;
 mod random_dropout;
+mod workspace;
