@@ -22,9 +22,12 @@ struct ActivationParams {
 // In place (src/model.rs uses these where nothing else needs the activation's input): the
 // forward overwrites x with y, and the backward takes f' from y alone, which holds for ReLU,
 // LeakyReLU with slope ≥ 0 (y > 0 exactly when x > 0), tanh and sigmoid.
-@group(0) @binding(1) var<storage, read_write> xy: array<f32>;     // fwd_in_place
-@group(0) @binding(2) var<storage, read> y_saved: array<f32>;      // bwd_x_from_y
-@group(0) @binding(3) var<storage, read> dy_in: array<f32>;        // bwd_x_from_y
+// Both read and write vec4s, one per invocation: on a software rasteriser every lane's access
+// is a separate step, so four values a step is what pays (buffers are padded to 16 bytes).
+@group(0) @binding(1) var<storage, read_write> xy4: array<vec4<f32>>;   // fwd_in_place
+@group(0) @binding(1) var<storage, read_write> dx4: array<vec4<f32>>;   // bwd_x_from_y
+@group(0) @binding(2) var<storage, read> y_saved4: array<vec4<f32>>;    // bwd_x_from_y
+@group(0) @binding(3) var<storage, read> dy_in4: array<vec4<f32>>;      // bwd_x_from_y
 
 fn first_of(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
     let f = flat_index(gid, nwg);
@@ -85,36 +88,32 @@ fn activation_bwd_x(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
     }
 }
 
-// xy[i] = f(xy[i])
-@compute @workgroup_size(WG, 1, 1)
-fn activation_fwd_in_place(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let first = first_of(gid, nwg);
-    if (first >= p.n) {
-        return;
-    }
-    for (var k = 0u; k < 4u; k++) {
-        let i = first + k * WG;
-        if (i >= p.n) {
-            break;
-        }
-        xy[i] = act(xy[i]);
-    }
+// Which of the four values 4f .. 4f + 3 lie inside the n.
+fn inside4(f: u32) -> vec4<bool> {
+    return vec4<u32>(4u * f) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(p.n);
 }
 
-// dx[i] = dy[i]·f'(x[i]) with f' read off y[i] (overwrite)
+// xy[i] = f(xy[i]); past n the padding keeps its value.
 @compute @workgroup_size(WG, 1, 1)
-fn activation_bwd_x_from_y(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let first = first_of(gid, nwg);
-    if (first >= p.n) {
+fn activation_fwd_in_place(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let f = flat_index(gid, nwg);
+    if (4u * f >= p.n) {
         return;
     }
-    for (var k = 0u; k < 4u; k++) {
-        let i = first + k * WG;
-        if (i >= p.n) {
-            break;
-        }
-        let yv = y_saved[i];
-        // y > 0 exactly when x > 0 for the ReLU family with slope ≥ 0.
-        dx[i] = dy_in[i] * act_grad(yv, yv);
+    let v = xy4[f];
+    let out = vec4<f32>(act(v.x), act(v.y), act(v.z), act(v.w));
+    xy4[f] = select(v, out, inside4(f));
+}
+
+// dx[i] = dy[i]·f'(x[i]) with f' read off y[i] (overwrite); past n, zeros into the padding.
+@compute @workgroup_size(WG, 1, 1)
+fn activation_bwd_x_from_y(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let f = flat_index(gid, nwg);
+    if (4u * f >= p.n) {
+        return;
     }
+    let yv = y_saved4[f];
+    // y > 0 exactly when x > 0 for the ReLU family with slope ≥ 0.
+    let g = vec4<f32>(act_grad(yv.x, yv.x), act_grad(yv.y, yv.y), act_grad(yv.z, yv.z), act_grad(yv.w, yv.w));
+    dx4[f] = select(vec4<f32>(0.0), dy_in4[f] * g, inside4(f));
 }
