@@ -41,8 +41,10 @@ struct GemmParams {
 const NO_BIAS: u32 = 0xffffffffu;
 
 @group(0) @binding(0) var<uniform> p: GemmParams;
-// C seen as vec4s only (an entry point may not bind two views of one buffer), so that
-// matmul_gemm_vec4_* can store a row's aligned outputs four at a time.
+@group(0) @binding(1) var<storage, read_write> c: array<f32>;
+// C as vec4s, for the plain epilogues of matmul_gemm_vec4_*, which own whole aligned vec4s.
+// Nothing writes single components of it: some compilers turn such a write into a read and
+// write of the whole vector, which would race with the invocation writing its neighbour.
 @group(0) @binding(1) var<storage, read_write> c4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> a: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
@@ -68,9 +70,9 @@ fn store(row: u32, col: u32, sum: f32) {
         at = p.c_off + row * p.c_ms + (col / p.c_group) * p.c_gs + col % p.c_group;
     }
     if (p.accumulate == 1u) {
-        c4[at / 4u][at % 4u] += v;
+        c[at] += v;
     } else {
-        c4[at / 4u][at % 4u] = v;
+        c[at] = v;
     }
 }
 
@@ -86,9 +88,9 @@ fn store4(row: u32, col0: u32, v: vec4<f32>, z: u32) {
         for (var t = 0u; t < 4u; t++) {
             let at = p.c_off + row * p.c_ms + col0 + t;
             if (p.accumulate == 1u) {
-                c4[at / 4u][at % 4u] += v[t];
+                c[at] += v[t];
             } else {
-                c4[at / 4u][at % 4u] = v[t];
+                c[at] = v[t];
             }
         }
         return;
@@ -99,8 +101,7 @@ fn store4(row: u32, col0: u32, v: vec4<f32>, z: u32) {
             if (p.split_mn == 0u) {
                 store(row, col, v[t]);
             } else {
-                let at = z * p.split_mn + row * p.n + col;
-                c4[at / 4u][at % 4u] = v[t];
+                c[z * p.split_mn + row * p.n + col] = v[t];
             }
         }
     }
@@ -224,20 +225,18 @@ fn activate4(v: vec4<f32>) -> vec4<f32> {
     return vec4<f32>(activate(kind, p.act_slope, v.x), activate(kind, p.act_slope, v.y), activate(kind, p.act_slope, v.z), activate(kind, p.act_slope, v.w));
 }
 
-// How a block is stored (a constant of each entry point: src/gemm.rs picks the entry point).
+// How a block is stored (each entry point stores one way: src/gemm.rs picks the entry point).
 // A software rasteriser runs both sides of every branch whose condition it cannot prove the
 // same for all lanes, masked, so the general per-element epilogue costs its loops and stores
 // even where it is skipped; measured on lavapipe, the plain epilogue alone made products with
 // K = 64 twice as fast.
-// - EPILOGUE_ANY: element by element (`put_any`): edges, grouped columns, unaligned C.
-// - EPILOGUE_PLAIN: the whole block inside C, plain rows aligned to vec4s: one vec4 store per
-//   half row, with bias, accumulation and split-K partial sums done by arithmetic.
-// - EPILOGUE_ACT: EPILOGUE_PLAIN, then the fused activation.
-const EPILOGUE_ANY: u32 = 0u;
-const EPILOGUE_PLAIN: u32 = 1u;
-const EPILOGUE_ACT: u32 = 2u;
+// - any (`store_block_any`): element by element: edges, grouped columns, unaligned C.
+// - plain (`store_block_plain`): the whole block inside C, plain rows aligned to vec4s: one
+//   vec4 store per half row, with bias, accumulation and split-K partial sums done by
+//   arithmetic.
+// - act: plain, then the fused activation.
 
-// One output for EPILOGUE_ANY, with every choice made by `select` rather than by branches
+// One output for `store_block_any`, with every choice made by `select` rather than by branches
 // (which a software rasteriser would run both sides of): the bias and what C held are always
 // read, from valid addresses, and dropped when not in use.
 fn put_any(row: u32, col: u32, sum: f32, z: u32) {
@@ -254,7 +253,7 @@ fn put_any(row: u32, col: u32, sum: f32, z: u32) {
     let plain = select(p.c_off + row * p.c_ms + col, grouped, p.c_group != 0u);
     let at = select(plain, z * p.split_mn + row * p.n + col, split);
     let keep = p.accumulate == 1u && !split;
-    c4[at / 4u][at % 4u] = v + select(0.0, c4[at / 4u][at % 4u], keep);
+    c[at] = v + select(0.0, c[at], keep);
 }
 
 fn put_any_row(row: u32, col0: u32, lo: vec4<f32>, hi: vec4<f32>, z: u32) {
@@ -284,11 +283,21 @@ fn put_plain_row(to: u32, lo: vec4<f32>, hi: vec4<f32>, bias_lo: vec4<f32>, bias
 
 // Invocation (split, row block, column block) as `block_of` says; its 8 × 8 block in four
 // quarters c_ij (rows 4i.., columns 4j..).
-fn gemm_vec4(gid: vec3<u32>, nwg: vec3<u32>, a_along_k: bool, b_along_n: bool, epilogue: u32) {
+// An invocation's finished 8 × 8 block: rows 0..3 in r00 (columns 0..3) and r01 (4..7),
+// rows 4..7 in r10 and r11 (each matrix's column i is one row).
+struct Block {
+    live: bool,
+    z: u32, m0: u32, n0: u32,
+    r00: mat4x4<f32>, r01: mat4x4<f32>, r10: mat4x4<f32>, r11: mat4x4<f32>,
+}
+
+fn gemm_vec4(gid: vec3<u32>, nwg: vec3<u32>, a_along_k: bool, b_along_n: bool) -> Block {
+    var g: Block;
     let zmn = block_of(flat_index(gid, nwg), 8u, 8u);
     let k_begin = zmn.x * p.k_chunk;
-    if (k_begin >= max(p.k, 1u)) {
-        return;
+    g.live = k_begin < max(p.k, 1u);
+    if (!g.live) {
+        return g;
     }
     let k_end = min(k_begin + p.k_chunk, p.k);
     let k_whole = k_begin + (k_end - k_begin) / 4u * 4u;
@@ -322,22 +331,39 @@ fn gemm_vec4(gid: vec3<u32>, nwg: vec3<u32>, a_along_k: bool, b_along_n: bool, e
         c10 = tail_quarter(m0 + 4u, n0, k_whole, k_end, c10);
         c11 = tail_quarter(m0 + 4u, n0 + 4u, k_whole, k_end, c11);
     }
-    let z = zmn.x;
-    let r00 = transpose(c00);
-    let r01 = transpose(c01);
-    let r10 = transpose(c10);
-    let r11 = transpose(c11);
-    if (epilogue == EPILOGUE_ANY) {
-        put_any_row(m0, n0, r00[0], r01[0], z);
-        put_any_row(m0 + 1u, n0, r00[1], r01[1], z);
-        put_any_row(m0 + 2u, n0, r00[2], r01[2], z);
-        put_any_row(m0 + 3u, n0, r00[3], r01[3], z);
-        put_any_row(m0 + 4u, n0, r10[0], r11[0], z);
-        put_any_row(m0 + 5u, n0, r10[1], r11[1], z);
-        put_any_row(m0 + 6u, n0, r10[2], r11[2], z);
-        put_any_row(m0 + 7u, n0, r10[3], r11[3], z);
+    g.z = zmn.x;
+    g.m0 = m0;
+    g.n0 = n0;
+    g.r00 = transpose(c00);
+    g.r01 = transpose(c01);
+    g.r10 = transpose(c10);
+    g.r11 = transpose(c11);
+    return g;
+}
+
+// The any epilogue: element by element.
+fn store_block_any(g: Block) {
+    if (!g.live) {
         return;
     }
+    put_any_row(g.m0, g.n0, g.r00[0], g.r01[0], g.z);
+    put_any_row(g.m0 + 1u, g.n0, g.r00[1], g.r01[1], g.z);
+    put_any_row(g.m0 + 2u, g.n0, g.r00[2], g.r01[2], g.z);
+    put_any_row(g.m0 + 3u, g.n0, g.r00[3], g.r01[3], g.z);
+    put_any_row(g.m0 + 4u, g.n0, g.r10[0], g.r11[0], g.z);
+    put_any_row(g.m0 + 5u, g.n0, g.r10[1], g.r11[1], g.z);
+    put_any_row(g.m0 + 6u, g.n0, g.r10[2], g.r11[2], g.z);
+    put_any_row(g.m0 + 7u, g.n0, g.r10[3], g.r11[3], g.z);
+}
+
+// The plain (act false) and act (act true) epilogues: one vec4 per half row.
+fn store_block_plain(g: Block, act: bool) {
+    if (!g.live) {
+        return;
+    }
+    let z = g.z;
+    let m0 = g.m0;
+    let n0 = g.n0;
     // Split-K partial sums go plain into the workspace; matmul_split_sum does the epilogue.
     let split = p.split_mn != 0u;
     let to = select(p.c_off + m0 * p.c_ms + n0, z * p.split_mn + m0 * p.n + n0, split) / 4u;
@@ -354,79 +380,78 @@ fn gemm_vec4(gid: vec3<u32>, nwg: vec3<u32>, a_along_k: bool, b_along_n: bool, e
     let cols_hi = select(zero, vec4<f32>(bias[o + n0 + 4u], bias[o + n0 + 5u], bias[o + n0 + 6u], bias[o + n0 + 7u]), use_cols);
     let rows_lo = select(zero, vec4<f32>(bias[o + m0], bias[o + m0 + 1u], bias[o + m0 + 2u], bias[o + m0 + 3u]), use_rows);
     let rows_hi = select(zero, vec4<f32>(bias[o + m0 + 4u], bias[o + m0 + 5u], bias[o + m0 + 6u], bias[o + m0 + 7u]), use_rows);
-    let act = epilogue == EPILOGUE_ACT;
-    put_plain_row(to, r00[0], r01[0], cols_lo + rows_lo.x, cols_hi + rows_lo.x, keep, act);
-    put_plain_row(to + stride, r00[1], r01[1], cols_lo + rows_lo.y, cols_hi + rows_lo.y, keep, act);
-    put_plain_row(to + 2u * stride, r00[2], r01[2], cols_lo + rows_lo.z, cols_hi + rows_lo.z, keep, act);
-    put_plain_row(to + 3u * stride, r00[3], r01[3], cols_lo + rows_lo.w, cols_hi + rows_lo.w, keep, act);
-    put_plain_row(to + 4u * stride, r10[0], r11[0], cols_lo + rows_hi.x, cols_hi + rows_hi.x, keep, act);
-    put_plain_row(to + 5u * stride, r10[1], r11[1], cols_lo + rows_hi.y, cols_hi + rows_hi.y, keep, act);
-    put_plain_row(to + 6u * stride, r10[2], r11[2], cols_lo + rows_hi.z, cols_hi + rows_hi.z, keep, act);
-    put_plain_row(to + 7u * stride, r10[3], r11[3], cols_lo + rows_hi.w, cols_hi + rows_hi.w, keep, act);
+    put_plain_row(to, g.r00[0], g.r01[0], cols_lo + rows_lo.x, cols_hi + rows_lo.x, keep, act);
+    put_plain_row(to + stride, g.r00[1], g.r01[1], cols_lo + rows_lo.y, cols_hi + rows_lo.y, keep, act);
+    put_plain_row(to + 2u * stride, g.r00[2], g.r01[2], cols_lo + rows_lo.z, cols_hi + rows_lo.z, keep, act);
+    put_plain_row(to + 3u * stride, g.r00[3], g.r01[3], cols_lo + rows_lo.w, cols_hi + rows_lo.w, keep, act);
+    put_plain_row(to + 4u * stride, g.r10[0], g.r11[0], cols_lo + rows_hi.x, cols_hi + rows_hi.x, keep, act);
+    put_plain_row(to + 5u * stride, g.r10[1], g.r11[1], cols_lo + rows_hi.y, cols_hi + rows_hi.y, keep, act);
+    put_plain_row(to + 6u * stride, g.r10[2], g.r11[2], cols_lo + rows_hi.z, cols_hi + rows_hi.z, keep, act);
+    put_plain_row(to + 7u * stride, g.r10[3], g.r11[3], cols_lo + rows_hi.w, cols_hi + rows_hi.w, keep, act);
 }
 
 // A along k, B along n: dy·W, and the convolutions' W·columns.
 @compute @workgroup_size(WG, 1, 1)
 fn matmul_gemm_vec4_kn(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    gemm_vec4(gid, nwg, true, true, EPILOGUE_ANY);
+    store_block_any(gemm_vec4(gid, nwg, true, true));
 }
 
 @compute @workgroup_size(WG, 1, 1)
 fn matmul_gemm_vec4_kn_plain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    gemm_vec4(gid, nwg, true, true, EPILOGUE_PLAIN);
+    store_block_plain(gemm_vec4(gid, nwg, true, true), false);
 }
 
 @compute @workgroup_size(WG, 1, 1)
 fn matmul_gemm_vec4_kn_act(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    gemm_vec4(gid, nwg, true, true, EPILOGUE_ACT);
+    store_block_plain(gemm_vec4(gid, nwg, true, true), true);
 }
 
 // A and B along k: x·Wᵀ.
 @compute @workgroup_size(WG, 1, 1)
 fn matmul_gemm_vec4_kk(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    gemm_vec4(gid, nwg, true, false, EPILOGUE_ANY);
+    store_block_any(gemm_vec4(gid, nwg, true, false));
 }
 
 @compute @workgroup_size(WG, 1, 1)
 fn matmul_gemm_vec4_kk_plain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    gemm_vec4(gid, nwg, true, false, EPILOGUE_PLAIN);
+    store_block_plain(gemm_vec4(gid, nwg, true, false), false);
 }
 
 @compute @workgroup_size(WG, 1, 1)
 fn matmul_gemm_vec4_kk_act(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    gemm_vec4(gid, nwg, true, false, EPILOGUE_ACT);
+    store_block_plain(gemm_vec4(gid, nwg, true, false), true);
 }
 
 // A along m, B along n: dyᵀ·x.
 @compute @workgroup_size(WG, 1, 1)
 fn matmul_gemm_vec4_mn(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    gemm_vec4(gid, nwg, false, true, EPILOGUE_ANY);
+    store_block_any(gemm_vec4(gid, nwg, false, true));
 }
 
 @compute @workgroup_size(WG, 1, 1)
 fn matmul_gemm_vec4_mn_plain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    gemm_vec4(gid, nwg, false, true, EPILOGUE_PLAIN);
+    store_block_plain(gemm_vec4(gid, nwg, false, true), false);
 }
 
 @compute @workgroup_size(WG, 1, 1)
 fn matmul_gemm_vec4_mn_act(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    gemm_vec4(gid, nwg, false, true, EPILOGUE_ACT);
+    store_block_plain(gemm_vec4(gid, nwg, false, true), true);
 }
 
 // A along m, B along k.
 @compute @workgroup_size(WG, 1, 1)
 fn matmul_gemm_vec4_mk(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    gemm_vec4(gid, nwg, false, false, EPILOGUE_ANY);
+    store_block_any(gemm_vec4(gid, nwg, false, false));
 }
 
 @compute @workgroup_size(WG, 1, 1)
 fn matmul_gemm_vec4_mk_plain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    gemm_vec4(gid, nwg, false, false, EPILOGUE_PLAIN);
+    store_block_plain(gemm_vec4(gid, nwg, false, false), false);
 }
 
 @compute @workgroup_size(WG, 1, 1)
 fn matmul_gemm_vec4_mk_act(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    gemm_vec4(gid, nwg, false, false, EPILOGUE_ACT);
+    store_block_plain(gemm_vec4(gid, nwg, false, false), true);
 }
 
 // ---- tiles -----------------------------------------------------------------------------
