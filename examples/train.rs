@@ -21,7 +21,9 @@ Train a GAN on MNIST-format images with nanogan.
 USAGE: cargo run --release --example train -- [OPTIONS]
 
   --model mlp|dcgan     model pair (default mlp)
-  --loss lsgan|bgan|gan GAN objective (default lsgan)
+  --loss lsgan|bgan|gan|mmgan
+                        GAN objective (default lsgan); gan is the non-saturating form,
+                        mmgan the original minimax one (its G gradient vanishes early)
   --a A --b B --c C     LSGAN codes (default 0 1 1; also try -1 1 0)
   --steps N             iterations (default 3000)
   --batch N             batch size (default 64)

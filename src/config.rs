@@ -15,8 +15,12 @@ pub enum GanLoss {
     /// Boundary-seeking GAN (Hjelm et al.), continuous data: D is the usual BCE classifier, G
     /// minimises ½E[(log D(G(z)) − log(1 − D(G(z))))²] = ½E[logit²].
     Bgan,
-    /// Goodfellow's GAN with the non-saturating generator loss, on logits.
+    /// Goodfellow's GAN with the non-saturating generator loss, on logits: G minimises
+    /// −E[log D(G(z))].
     Standard,
+    /// Goodfellow's original minimax GAN: G minimises E[log(1 − D(G(z)))], whose gradient
+    /// vanishes while D rejects the fakes confidently (why the non-saturating form exists).
+    Minimax,
 }
 
 impl GanLoss {
@@ -26,6 +30,7 @@ impl GanLoss {
             GanLoss::Lsgan { a, b, c } => (Term::LeastSquares(b), Term::LeastSquares(a), Term::LeastSquares(c)),
             GanLoss::Bgan => (Term::BceLogits(1.0), Term::BceLogits(0.0), Term::LeastSquares(0.0)),
             GanLoss::Standard => (Term::BceLogits(1.0), Term::BceLogits(0.0), Term::BceLogits(1.0)),
+            GanLoss::Minimax => (Term::BceLogits(1.0), Term::BceLogits(0.0), Term::NegBceLogits(0.0)),
         }
     }
 
@@ -34,16 +39,18 @@ impl GanLoss {
             GanLoss::Lsgan { .. } => "lsgan",
             GanLoss::Bgan => "bgan",
             GanLoss::Standard => "gan",
+            GanLoss::Minimax => "mmgan",
         }
     }
 
-    /// `lsgan` (a=0, b=1, c=1), `bgan`, `gan`.
+    /// `lsgan` (a=0, b=1, c=1), `bgan`, `gan`, `mmgan`.
     pub fn parse(s: &str) -> Result<GanLoss> {
         match s {
             "lsgan" => Ok(GanLoss::Lsgan { a: 0.0, b: 1.0, c: 1.0 }),
             "bgan" => Ok(GanLoss::Bgan),
             "gan" | "standard" => Ok(GanLoss::Standard),
-            _ => Err(Error::Param(format!("unknown loss '{s}' (expected lsgan, bgan or gan)"))),
+            "mmgan" | "minimax" => Ok(GanLoss::Minimax),
+            _ => Err(Error::Param(format!("unknown loss '{s}' (expected lsgan, bgan, gan or mmgan)"))),
         }
     }
 }

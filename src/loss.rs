@@ -15,6 +15,8 @@ pub enum Term {
     LeastSquares(f32),
     /// mean(BCE(σ(y), c)) computed on logits.
     BceLogits(f32),
+    /// −mean(BCE(σ(y), c)): with c = 0, the minimax generator's E[log(1 − σ(y))].
+    NegBceLogits(f32),
 }
 
 /// Mirrors `LossParams` in wgsl/loss.wgsl.
@@ -46,6 +48,7 @@ pub fn record(
         Term::Mse => (0, 0.0),
         Term::LeastSquares(c) => (1, c),
         Term::BceLogits(c) => (2, c),
+        Term::NegBceLogits(c) => (3, c),
     };
     if !c.is_finite() {
         return Err(Error::Param(format!("loss target {c} is not finite")));

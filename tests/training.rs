@@ -92,6 +92,21 @@ fn mlp_trains_with_standard_gan() {
     mlp_trains_with(GanLoss::Standard, 3.0, 10.0);
 }
 
+/// The minimax objective trains through the same machinery; its G loss E[log(1 − D(G(z)))] is
+/// never positive, and D learns to reject the early fakes, where this loss saturates.
+#[test]
+fn mlp_runs_with_minimax_gan() {
+    let Some(gpu) = gpu() else { return };
+    let config = Config { loss: GanLoss::Minimax, batch: 32, seed: 7, log_every: 25, ..Config::for_model(Preset::Mlp) };
+    let t = run(gpu, config, 50);
+    for e in &t.log {
+        assert!(e.d_loss.is_finite() && e.g_loss.is_finite(), "step {}: {e:?}", e.step);
+        assert!(e.g_loss <= 0.0, "step {}: G loss {} > 0", e.step, e.g_loss);
+    }
+    let best = t.log.iter().map(|e| e.d_loss).fold(f32::INFINITY, f32::min);
+    assert!(best < 0.9 * t.log[0].d_loss, "D never beat chance: {} at step 1, best {best}", t.log[0].d_loss);
+}
+
 /// Resuming from a checkpoint reproduces the uninterrupted run bit for bit.
 #[test]
 fn resume_reproduces_the_uninterrupted_run() {

@@ -5,6 +5,8 @@
 //   kind 1  least squares to a constant c: L = ½·mean((y − c)²)               dy = (y − c)/N
 //   kind 2  BCE on logits, label c ∈ [0,1]: L = mean(max(y,0) − c·y + log(1 + e^−|y|))
 //                                                                              dy = (σ(y) − c)/N
+//   kind 3  kind 2 negated: the minimax generator's E[log(1 − D(G(z)))] is −(kind 2 with c = 0),
+//           from the logit, so D(G(z)) → 0 gives a loss near 0 and a vanishing gradient, not log 0.
 // BGAN's generator loss ½·mean((log D − log(1 − D))²) is kind 1 with c = 0, because
 // log σ(y) − log(1 − σ(y)) = y exactly: computing it from the logit never takes log(0).
 // The loss lands in losses[out_index] (added to it if accumulate = 1, as D's real and fake terms).
@@ -48,8 +50,10 @@ fn loss_fwd_bwd(@builtin(local_invocation_index) lid: u32) {
             l = 0.5 * d * d;
             g = d;
         } else {
-            l = softplus(v) - p.c * v;
-            g = 1.0 / (1.0 + exp(-v)) - p.c;
+            // A sign rather than a branch for kind 3: software rasterisers run both sides.
+            let sign = select(1.0, -1.0, p.kind == 3u);
+            l = sign * (softplus(v) - p.c * v);
+            g = sign * (1.0 / (1.0 + exp(-v)) - p.c);
         }
         sum += l;
         dy[i] = g * inv_n;

@@ -17,6 +17,7 @@ pub fn loss(term: Term, y: &[f64], t: &[f64]) -> (f64, Vec<f64>) {
                 Term::Mse => ((v - t[i]).powi(2), 2.0 * (v - t[i])),
                 Term::LeastSquares(c) => (0.5 * (v - c as f64).powi(2), v - c as f64),
                 Term::BceLogits(c) => (softplus(v) - c as f64 * v, 1.0 / (1.0 + (-v).exp()) - c as f64),
+                Term::NegBceLogits(c) => (c as f64 * v - softplus(v), c as f64 - 1.0 / (1.0 + (-v).exp())),
             };
             total += l;
             g / n

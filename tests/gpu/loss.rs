@@ -11,9 +11,11 @@ fn losses_match_twin() {
         let yt = Tensor::from_slice(gpu, &[n, 1], &to_f32(&y)).unwrap();
         let tt = Tensor::from_slice(gpu, &[n, 1], &to_f32(&t)).unwrap();
         let dy = Tensor::zeros(gpu, &[n, 1]).unwrap();
-        let losses = Tensor::from_slice(gpu, &[4], &[0.0, 0.0, 0.0, 10.0]).unwrap();
+        let losses = Tensor::from_slice(gpu, &[5], &[0.0, 0.0, 0.0, 10.0, 0.0]).unwrap();
         for (index, term) in
-            [Term::Mse, Term::LeastSquares(0.7), Term::BceLogits(1.0), Term::BceLogits(0.0)].into_iter().enumerate()
+            [Term::Mse, Term::LeastSquares(0.7), Term::BceLogits(1.0), Term::BceLogits(0.0), Term::NegBceLogits(0.0)]
+                .into_iter()
+                .enumerate()
         {
             let mut s = Step::new(gpu);
             // Slot 3 starts at 10 and accumulates, as the discriminator's real + fake terms do.
