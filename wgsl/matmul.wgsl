@@ -10,12 +10,12 @@
 // The epilogue may add a bias per row or per column and apply an activation (Linear and
 // Conv2d fuse a following one; see src/model.rs).
 //
-// Several styles of the same math (src/linear.rs picks one per adapter, see `Variant`):
-// - registers (software rasterisers): `matmul_gemm_vec4` (4 × 4 outputs per invocation from
-//   vec4 reads along whichever axis of A and of B is contiguous), and `matmul_gemm` (any
-//   strides, 4 × 4 scalar blocks) for what is not aligned to 4. No workgroup memory, no
-//   barriers. Both also split K when there are too few blocks to keep every core busy (a
-//   weight gradient over a large batch).
+// Several styles of the same math (src/gemm.rs picks one per adapter, see `Variant`):
+// - registers (software rasterisers): `matmul_gemm_vec4_*` (8 × 8 outputs per invocation from
+//   vec4 reads along whichever axis of A and of B is contiguous; one entry point per layout
+//   and epilogue), and `matmul_gemm` (any strides, 4 × 4 scalar blocks) for what is not
+//   aligned to 4. No workgroup memory, no barriers. Both also split K when there are too few
+//   blocks to keep every core busy (a weight gradient over a large batch).
 // - tiles (GPUs): `matmul_gemm_tiles`, 64 × 64 tiles through workgroup memory with coalesced
 //   loads, split along K into partial sums that `matmul_split_sum` adds in a fixed order.
 // - `matmul_gemm_naive`, one output per invocation: the baseline every style must beat.
