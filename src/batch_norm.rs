@@ -133,12 +133,11 @@ impl BatchNorm {
                     self.c, x.shape
                 )));
             }
-            let bufs = [&self.saved.buf, &p.state, &x.buf];
             if serial_reduce(s.gpu.variant(), bp.count) {
-                s.dispatch(Kernel::BatchNormStatsSerial, &bp, &bufs, grid_1d(bp.c as u64, WG))?;
-            } else {
-                s.dispatch(Kernel::BatchNormStats, &bp, &bufs, [bp.c, 1, 1])?;
+                let bufs = [&self.saved.buf, &p.state, &x.buf, &y.buf, &p.params];
+                return s.dispatch(Kernel::BatchNormFwdSerial, &bp, &bufs, grid_1d(bp.c as u64, WG));
             }
+            s.dispatch(Kernel::BatchNormStats, &bp, &[&self.saved.buf, &p.state, &x.buf], [bp.c, 1, 1])?;
         }
         let bufs = [&y.buf, &p.params, &x.buf, &p.state, &self.saved.buf];
         s.dispatch(Kernel::BatchNormFwd, &bp, &bufs, Self::elementwise_groups(bp.n))
@@ -167,10 +166,16 @@ impl BatchNorm {
         // The per-channel sums are needed by dx even when frozen.
         let bufs = [&self.saved.buf, &p.grads, &x.buf, &dy.buf];
         if serial_reduce(s.gpu.variant(), bp.count) {
-            s.dispatch(Kernel::BatchNormBwdWSerial, &bp, &bufs, grid_1d(bp.c as u64, WG))?;
-        } else {
-            s.dispatch(Kernel::BatchNormBwdW, &bp, &bufs, [bp.c, 1, 1])?;
+            let groups = grid_1d(bp.c as u64, WG);
+            return match dx {
+                Some(dx) => {
+                    let bufs = [&self.saved.buf, &p.grads, &x.buf, &dy.buf, &dx.buf, &p.params];
+                    s.dispatch(Kernel::BatchNormBwdSerial, &bp, &bufs, groups)
+                }
+                None => s.dispatch(Kernel::BatchNormBwdWSerial, &bp, &bufs, groups),
+            };
         }
+        s.dispatch(Kernel::BatchNormBwdW, &bp, &bufs, [bp.c, 1, 1])?;
         if let Some(dx) = dx {
             let bufs = [&dx.buf, &p.params, &x.buf, &dy.buf, &self.saved.buf];
             s.dispatch(Kernel::BatchNormBwdX, &bp, &bufs, Self::elementwise_groups(bp.n))?;

@@ -106,12 +106,16 @@ pub enum Kernel {
     BatchNormStats,
     /// `BatchNormStats` with one invocation per channel and no barriers (registers, small M).
     BatchNormStatsSerial,
+    /// `BatchNormStatsSerial` and the training forward in one dispatch.
+    BatchNormFwdSerial,
     /// y = γ·x̂ + β with batch or running statistics.
     BatchNormFwd,
     /// Per-channel Σdy and Σdy·x̂; accumulates dγ, dβ unless frozen.
     BatchNormBwdW,
     /// `BatchNormBwdW` with one invocation per channel and no barriers (registers, small M).
     BatchNormBwdWSerial,
+    /// `BatchNormBwdWSerial` and `BatchNormBwdX` in one dispatch.
+    BatchNormBwdSerial,
     BatchNormBwdX,
     ActivationFwd,
     ActivationBwdX,
@@ -138,7 +142,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 43] = [
+    pub const ALL: [Kernel; 45] = [
         Kernel::Gemm,
         Kernel::GemmVec4 { a_along_k: true, b_along_n: true, epilogue: GemmEpilogue::Any },
         Kernel::GemmVec4 { a_along_k: true, b_along_n: true, epilogue: GemmEpilogue::Plain },
@@ -162,9 +166,11 @@ impl Kernel {
         Kernel::ChannelMajor,
         Kernel::BatchNormStats,
         Kernel::BatchNormStatsSerial,
+        Kernel::BatchNormFwdSerial,
         Kernel::BatchNormFwd,
         Kernel::BatchNormBwdW,
         Kernel::BatchNormBwdWSerial,
+        Kernel::BatchNormBwdSerial,
         Kernel::BatchNormBwdX,
         Kernel::ActivationFwd,
         Kernel::ActivationBwdX,
@@ -206,9 +212,11 @@ impl Kernel {
             Kernel::ChannelMajor => "columns_channel_major",
             Kernel::BatchNormStats => "batch_norm_stats",
             Kernel::BatchNormStatsSerial => "batch_norm_stats_serial",
+            Kernel::BatchNormFwdSerial => "batch_norm_fwd_serial",
             Kernel::BatchNormFwd => "batch_norm_fwd",
             Kernel::BatchNormBwdW => "batch_norm_bwd_w",
             Kernel::BatchNormBwdWSerial => "batch_norm_bwd_w_serial",
+            Kernel::BatchNormBwdSerial => "batch_norm_bwd_serial",
             Kernel::BatchNormBwdX => "batch_norm_bwd_x",
             Kernel::ActivationFwd => "activation_fwd",
             Kernel::ActivationBwdX => "activation_bwd_x",
@@ -238,9 +246,11 @@ impl Kernel {
             Kernel::Im2col | Kernel::Col2im | Kernel::ChannelMajor => Family::Columns,
             Kernel::BatchNormStats
             | Kernel::BatchNormStatsSerial
+            | Kernel::BatchNormFwdSerial
             | Kernel::BatchNormFwd
             | Kernel::BatchNormBwdW
             | Kernel::BatchNormBwdWSerial
+            | Kernel::BatchNormBwdSerial
             | Kernel::BatchNormBwdX => Family::BatchNorm,
             Kernel::ActivationFwd
             | Kernel::ActivationBwdX

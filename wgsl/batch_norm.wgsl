@@ -31,6 +31,11 @@ struct BatchNormParams {
 @group(0) @binding(4) var<storage, read> dy: array<f32>;              // bwd_w, bwd_x
 @group(0) @binding(4) var<storage, read> running_in: array<f32>;      // fwd only
 @group(0) @binding(5) var<storage, read> saved: array<f32>;           // fwd, bwd_x: `stats`
+// The fused `_serial` kernels (after their `stats`, `running` or `grads`, `x` and `dy`):
+@group(0) @binding(4) var<storage, read_write> y_out: array<f32>;     // fwd_serial
+@group(0) @binding(5) var<storage, read> prm: array<f32>;             // fwd_serial: γ, β
+@group(0) @binding(5) var<storage, read_write> dx_out: array<f32>;    // bwd_serial
+@group(0) @binding(6) var<storage, read> prm_b: array<f32>;           // bwd_serial: γ
 
 var<workgroup> partial: array<f32, WG>;
 var<workgroup> partial2: array<f32, WG>;
@@ -121,6 +126,12 @@ fn batch_norm_stats_serial(@builtin(global_invocation_id) gid: vec3<u32>, @built
     if (ch >= p.c) {
         return;
     }
+    let mean_var = channel_mean_var(ch);
+    finish_stats(ch, mean_var.x, mean_var.y);
+}
+
+// (mean, biased variance) of channel ch, summed serially (see batch_norm_stats_serial).
+fn channel_mean_var(ch: u32) -> vec2<f32> {
     var s = 0.0;
     for (var j0 = 0u; j0 < p.count; j0 += WG) {
         var run = 0.0;
@@ -139,7 +150,29 @@ fn batch_norm_stats_serial(@builtin(global_invocation_id) gid: vec3<u32>, @built
         }
         q += run;
     }
-    finish_stats(ch, mean, q / f32(p.count));
+    return vec2<f32>(mean, q / f32(p.count));
+}
+
+// Training forward in one dispatch: the statistics of channel ch, then its outputs
+// y = γ·(x − mean)·rstd + β (one dispatch fewer than stats + fwd, where a software
+// rasteriser pays for each).
+@compute @workgroup_size(WG, 1, 1)
+fn batch_norm_fwd_serial(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let ch = flat_index(gid, nwg);
+    if (ch >= p.c) {
+        return;
+    }
+    let mean_var = channel_mean_var(ch);
+    finish_stats(ch, mean_var.x, mean_var.y);
+    // The same expression as batch_norm_fwd's.
+    let mean = mean_var.x;
+    let rstd = 1.0 / sqrt(mean_var.y + p.eps);
+    let gamma = prm[p.gamma_off + ch];
+    let beta = prm[p.beta_off + ch];
+    for (var j = 0u; j < p.count; j++) {
+        let i = at(ch, j);
+        y_out[i] = gamma * (x[i] - mean) * rstd + beta;
+    }
 }
 
 // Elementwise kernels: invocation f handles the 4 elements
@@ -215,6 +248,11 @@ fn batch_norm_bwd_w_serial(@builtin(global_invocation_id) gid: vec3<u32>, @built
     if (ch >= p.c) {
         return;
     }
+    finish_bwd_w(ch, channel_grad_sums(ch));
+}
+
+// (Σ dy, Σ dy·(x − mean)) of channel ch, summed serially.
+fn channel_grad_sums(ch: u32) -> vec2<f32> {
     let mean = stats[ch];
     var s = vec2<f32>(0.0, 0.0);
     for (var j0 = 0u; j0 < p.count; j0 += WG) {
@@ -226,7 +264,30 @@ fn batch_norm_bwd_w_serial(@builtin(global_invocation_id) gid: vec3<u32>, @built
         }
         s += run;
     }
-    finish_bwd_w(ch, s);
+    return s;
+}
+
+// Training backward in one dispatch: bwd_w's sums of channel ch, then its
+// dx = γ·rstd·(dy − Σdy/M − x̂·Σdy·x̂/M) as batch_norm_bwd_x computes it.
+@compute @workgroup_size(WG, 1, 1)
+fn batch_norm_bwd_serial(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let ch = flat_index(gid, nwg);
+    if (ch >= p.c) {
+        return;
+    }
+    let sums = channel_grad_sums(ch);
+    finish_bwd_w(ch, sums);
+    let inv_m = 1.0 / f32(p.count);
+    let mean = stats[ch];
+    let rstd = stats[p.c + ch];
+    let mean_dy = sums.x * inv_m;
+    let mean_dy_xhat = sums.y * rstd * inv_m;
+    let gamma = prm_b[p.gamma_off + ch];
+    for (var j = 0u; j < p.count; j++) {
+        let i = at(ch, j);
+        let xhat = (x[i] - mean) * rstd;
+        dx_out[i] = gamma * rstd * (dy[i] - mean_dy - xhat * mean_dy_xhat);
+    }
 }
 
 // dx = γ·rstd·(dy − Σdy/M − x̂·Σdy·x̂/M), the gradient through the batch statistics.
