@@ -114,7 +114,7 @@ impl BatchNorm {
         }
     }
 
-    /// Elementwise kernels handle 4 elements per invocation.
+    /// Elementwise kernels handle 4 elements per invocation (four strided scalars, or one vec4).
     fn elementwise_groups(n: u32) -> [u32; 3] {
         grid_1d((n as u64).div_ceil(4), WG)
     }
@@ -140,7 +140,8 @@ impl BatchNorm {
             s.dispatch(Kernel::BatchNormStats, &bp, &[&self.saved.buf, &p.state, &x.buf], [bp.c, 1, 1])?;
         }
         let bufs = [&y.buf, &p.params, &x.buf, &p.state, &self.saved.buf];
-        s.dispatch(Kernel::BatchNormFwd, &bp, &bufs, Self::elementwise_groups(bp.n))
+        let kernel = if bp.inner.is_multiple_of(4) { Kernel::BatchNormFwd4 } else { Kernel::BatchNormFwd };
+        s.dispatch(kernel, &bp, &bufs, Self::elementwise_groups(bp.n))
     }
 
     /// Training-mode backward with the statistics saved by the last forward(train = true) on x.
@@ -178,7 +179,8 @@ impl BatchNorm {
         s.dispatch(Kernel::BatchNormBwdW, &bp, &bufs, [bp.c, 1, 1])?;
         if let Some(dx) = dx {
             let bufs = [&dx.buf, &p.params, &x.buf, &dy.buf, &self.saved.buf];
-            s.dispatch(Kernel::BatchNormBwdX, &bp, &bufs, Self::elementwise_groups(bp.n))?;
+            let kernel = if bp.inner.is_multiple_of(4) { Kernel::BatchNormBwdX4 } else { Kernel::BatchNormBwdX };
+            s.dispatch(kernel, &bp, &bufs, Self::elementwise_groups(bp.n))?;
         }
         Ok(())
     }

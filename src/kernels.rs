@@ -110,6 +110,8 @@ pub enum Kernel {
     BatchNormFwdSerial,
     /// y = γ·x̂ + β with batch or running statistics.
     BatchNormFwd,
+    /// `BatchNormFwd` as vec4s, for inner sizes that are multiples of 4.
+    BatchNormFwd4,
     /// Per-channel Σdy and Σdy·x̂; accumulates dγ, dβ unless frozen.
     BatchNormBwdW,
     /// `BatchNormBwdW` with one invocation per channel and no barriers (registers, small M).
@@ -117,6 +119,8 @@ pub enum Kernel {
     /// `BatchNormBwdWSerial` and `BatchNormBwdX` in one dispatch.
     BatchNormBwdSerial,
     BatchNormBwdX,
+    /// `BatchNormBwdX` as vec4s, for inner sizes that are multiples of 4.
+    BatchNormBwdX4,
     ActivationFwd,
     ActivationBwdX,
     /// The activation overwriting its input.
@@ -142,7 +146,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 45] = [
+    pub const ALL: [Kernel; 47] = [
         Kernel::Gemm,
         Kernel::GemmVec4 { a_along_k: true, b_along_n: true, epilogue: GemmEpilogue::Any },
         Kernel::GemmVec4 { a_along_k: true, b_along_n: true, epilogue: GemmEpilogue::Plain },
@@ -168,10 +172,12 @@ impl Kernel {
         Kernel::BatchNormStatsSerial,
         Kernel::BatchNormFwdSerial,
         Kernel::BatchNormFwd,
+        Kernel::BatchNormFwd4,
         Kernel::BatchNormBwdW,
         Kernel::BatchNormBwdWSerial,
         Kernel::BatchNormBwdSerial,
         Kernel::BatchNormBwdX,
+        Kernel::BatchNormBwdX4,
         Kernel::ActivationFwd,
         Kernel::ActivationBwdX,
         Kernel::ActivationFwdInPlace,
@@ -214,10 +220,12 @@ impl Kernel {
             Kernel::BatchNormStatsSerial => "batch_norm_stats_serial",
             Kernel::BatchNormFwdSerial => "batch_norm_fwd_serial",
             Kernel::BatchNormFwd => "batch_norm_fwd",
+            Kernel::BatchNormFwd4 => "batch_norm_fwd4",
             Kernel::BatchNormBwdW => "batch_norm_bwd_w",
             Kernel::BatchNormBwdWSerial => "batch_norm_bwd_w_serial",
             Kernel::BatchNormBwdSerial => "batch_norm_bwd_serial",
             Kernel::BatchNormBwdX => "batch_norm_bwd_x",
+            Kernel::BatchNormBwdX4 => "batch_norm_bwd_x4",
             Kernel::ActivationFwd => "activation_fwd",
             Kernel::ActivationBwdX => "activation_bwd_x",
             Kernel::ActivationFwdInPlace => "activation_fwd_in_place",
@@ -248,10 +256,12 @@ impl Kernel {
             | Kernel::BatchNormStatsSerial
             | Kernel::BatchNormFwdSerial
             | Kernel::BatchNormFwd
+            | Kernel::BatchNormFwd4
             | Kernel::BatchNormBwdW
             | Kernel::BatchNormBwdWSerial
             | Kernel::BatchNormBwdSerial
-            | Kernel::BatchNormBwdX => Family::BatchNorm,
+            | Kernel::BatchNormBwdX
+            | Kernel::BatchNormBwdX4 => Family::BatchNorm,
             Kernel::ActivationFwd
             | Kernel::ActivationBwdX
             | Kernel::ActivationFwdInPlace
