@@ -88,6 +88,17 @@ impl Gpu {
         }));
         // `new` has already refused an unknown NANOGAN_KERNELS; here it falls back to the adapter's.
         let variant = Variant::from_env().ok().flatten().unwrap_or_else(|| Variant::for_device(info.device_type));
+        Gpu::with_parts(device, queue, info, variant, first_error)
+    }
+
+    /// A `Gpu` over these parts with empty caches, workspaces and counters.
+    fn with_parts(
+        device: wgpu::Device,
+        queue: wgpu::Queue,
+        info: wgpu::AdapterInfo,
+        variant: Variant,
+        first_error: Arc<Mutex<Option<String>>>,
+    ) -> Gpu {
         Gpu {
             device,
             queue,
@@ -107,18 +118,8 @@ impl Gpu {
     /// Validation errors keep going to the one slot `from_device` installed (a device has one
     /// error handler), so `check` works on either.
     pub fn with_variant(&self, variant: Variant) -> Gpu {
-        Gpu {
-            device: self.device.clone(),
-            queue: self.queue.clone(),
-            info: self.info.clone(),
-            modules: Mutex::new(HashMap::new()),
-            pipelines: Mutex::new(HashMap::new()),
-            variant,
-            allocated: AtomicU64::new(0),
-            scratch: Mutex::new(HashMap::new()),
-            scratch_growths: AtomicU64::new(0),
-            first_error: self.first_error.clone(),
-        }
+        let (device, queue, info) = (self.device.clone(), self.queue.clone(), self.info.clone());
+        Gpu::with_parts(device, queue, info, variant, self.first_error.clone())
     }
 
     /// The kernel style chosen for this adapter, or forced by `NANOGAN_KERNELS`.

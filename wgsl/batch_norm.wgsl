@@ -188,6 +188,14 @@ fn first_of(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
     return (f / WG) * 4u * WG + f % WG;
 }
 
+// (mean, rstd) of channel ch for the forward: the batch's (train) or the running ones.
+fn mean_rstd(ch: u32) -> vec2<f32> {
+    if (p.train == 1u) {
+        return vec2<f32>(saved[ch], saved[p.c + ch]);
+    }
+    return vec2<f32>(running_in[p.mean_off + ch], 1.0 / sqrt(running_in[p.var_off + ch] + p.eps));
+}
+
 // y = γ[c]·(x − mean[c])·rstd[c] + β[c], with the batch statistics (train) or the running ones.
 @compute @workgroup_size(WG, 1, 1)
 fn batch_norm_fwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -201,16 +209,8 @@ fn batch_norm_fwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
             break;
         }
         let ch = (i / p.inner) % p.c;
-        var mean: f32;
-        var rstd: f32;
-        if (p.train == 1u) {
-            mean = saved[ch];
-            rstd = saved[p.c + ch];
-        } else {
-            mean = running_in[p.mean_off + ch];
-            rstd = 1.0 / sqrt(running_in[p.var_off + ch] + p.eps);
-        }
-        y[i] = weights[p.gamma_off + ch] * (x[i] - mean) * rstd + weights[p.beta_off + ch];
+        let norm = mean_rstd(ch);
+        y[i] = weights[p.gamma_off + ch] * (x[i] - norm.x) * norm.y + weights[p.beta_off + ch];
     }
 }
 
@@ -223,16 +223,8 @@ fn batch_norm_fwd4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
         return;
     }
     let ch = (4u * f / p.inner) % p.c;
-    var mean: f32;
-    var rstd: f32;
-    if (p.train == 1u) {
-        mean = saved[ch];
-        rstd = saved[p.c + ch];
-    } else {
-        mean = running_in[p.mean_off + ch];
-        rstd = 1.0 / sqrt(running_in[p.var_off + ch] + p.eps);
-    }
-    y4[f] = weights[p.gamma_off + ch] * (x4[f] - mean) * rstd + weights[p.beta_off + ch];
+    let norm = mean_rstd(ch);
+    y4[f] = weights[p.gamma_off + ch] * (x4[f] - norm.x) * norm.y + weights[p.beta_off + ch];
 }
 
 // stats[2, c] = Σ dy,  stats[3, c] = Σ dy·x̂ = rstd·Σ dy·(x − mean);
@@ -316,6 +308,12 @@ fn batch_norm_bwd_serial(@builtin(global_invocation_id) gid: vec3<u32>, @builtin
     }
 }
 
+// (mean, rstd, Σdy/M, Σdy·x̂/M) of channel ch from the saved statistics, for dx.
+fn dx_terms(ch: u32) -> vec4<f32> {
+    let inv_m = 1.0 / f32(p.count);
+    return vec4<f32>(saved[ch], saved[p.c + ch], saved[2u * p.c + ch] * inv_m, saved[3u * p.c + ch] * inv_m);
+}
+
 // dx = γ·rstd·(dy − Σdy/M − x̂·Σdy·x̂/M), the gradient through the batch statistics.
 @compute @workgroup_size(WG, 1, 1)
 fn batch_norm_bwd_x(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -323,18 +321,15 @@ fn batch_norm_bwd_x(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
     if (first >= p.n) {
         return;
     }
-    let inv_m = 1.0 / f32(p.count);
     for (var k = 0u; k < 4u; k++) {
         let i = first + k * WG;
         if (i >= p.n) {
             break;
         }
         let ch = (i / p.inner) % p.c;
-        let rstd = saved[p.c + ch];
-        let xhat = (x[i] - saved[ch]) * rstd;
-        let mean_dy = saved[2u * p.c + ch] * inv_m;
-        let mean_dy_xhat = saved[3u * p.c + ch] * inv_m;
-        dx[i] = weights[p.gamma_off + ch] * rstd * (dy[i] - mean_dy - xhat * mean_dy_xhat);
+        let t = dx_terms(ch);
+        let xhat = (x[i] - t.x) * t.y;
+        dx[i] = weights[p.gamma_off + ch] * t.y * (dy[i] - t.z - xhat * t.w);
     }
 }
 
@@ -345,11 +340,8 @@ fn batch_norm_bwd_x4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
     if (4u * f >= p.n) {
         return;
     }
-    let inv_m = 1.0 / f32(p.count);
     let ch = (4u * f / p.inner) % p.c;
-    let rstd = saved[p.c + ch];
-    let xhat = (x4[f] - saved[ch]) * rstd;
-    let mean_dy = saved[2u * p.c + ch] * inv_m;
-    let mean_dy_xhat = saved[3u * p.c + ch] * inv_m;
-    dx4[f] = weights[p.gamma_off + ch] * rstd * (dy4[f] - mean_dy - xhat * mean_dy_xhat);
+    let t = dx_terms(ch);
+    let xhat = (x4[f] - t.x) * t.y;
+    dx4[f] = weights[p.gamma_off + ch] * t.y * (dy4[f] - t.z - xhat * t.w);
 }
