@@ -3,10 +3,10 @@
 //!
 //!     cargo run --release --example sample -- --checkpoint runs/mlp-lsgan/checkpoint.safetensors
 
-use nanogan::checkpoint::{self, write_atomic};
-use nanogan::config::Config;
-use nanogan::image::{grid, npy_f32, png_grey};
-use nanogan::train::{fixed_noise, interpolate, sample};
+use nanogan::gan::config::Config;
+use nanogan::gan::train::{fixed_noise, interpolate, sample};
+use nanogan::io::checkpoint::{self, write_atomic};
+use nanogan::io::image::{grid, npy_f32, png_grey};
 use nanogan::{Error, Gpu, Result};
 use std::path::PathBuf;
 

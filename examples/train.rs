@@ -4,12 +4,12 @@
 //!
 //! Run with `--help` for every option.
 
-use nanogan::checkpoint::{self, write_atomic};
-use nanogan::config::{Config, GanLoss};
-use nanogan::data::Dataset;
-use nanogan::image::{grid, npy_f32, png_grey};
-use nanogan::presets::Preset;
-use nanogan::train::{fixed_noise, LogEntry, Trainer};
+use nanogan::gan::config::{Config, GanLoss};
+use nanogan::gan::presets::Preset;
+use nanogan::gan::train::{fixed_noise, LogEntry, Trainer};
+use nanogan::io::checkpoint::{self, write_atomic};
+use nanogan::io::data::Dataset;
+use nanogan::io::image::{grid, npy_f32, png_grey};
 use nanogan::{Error, Gpu, Init, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -3,10 +3,10 @@
     venv/bin/python reference/twin.py            # writes tests/golden/*.safetensors
     venv/bin/python reference/twin.py --bench    # PyTorch steps/s at batch 64 on this CPU
 
-The twin builds nanogan's two model pairs (src/presets.rs) as torch nn.Sequential models named
+The twin builds nanogan's two model pairs (src/gan/presets.rs) as torch nn.Sequential models named
 `generator` / `discriminator`, so state_dict keys are nanogan's checkpoint names; it starts them
 from nanogan's own initial weights (reference/philox.py reproduces `InitRng`) and runs nanogan's
-iteration (src/train.rs) with torch.optim.Adam, on inputs stored in tests/golden/inputs.safetensors.
+iteration (src/gan/train.rs) with torch.optim.Adam, on inputs stored in tests/golden/inputs.safetensors.
 See reference/README.md for what each dump holds.
 """
 
@@ -85,7 +85,7 @@ def discriminator(preset):
 
 @torch.no_grad()
 def init_like_nanogan(model, init, seed):
-    """Overwrites every parameter with nanogan's draws, layer by layer in order (src/init.rs)."""
+    """Overwrites every parameter with nanogan's draws, layer by layer in order (src/nn/init.rs)."""
     rng = philox.InitRng(seed)
     for m in model:
         if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
@@ -114,14 +114,14 @@ def models(preset, init, seed=SEED):
 
 
 def term(kind, y, c):
-    """One loss term over D's logits y (N, 1): src/loss.rs / wgsl/loss.wgsl."""
+    """One loss term over D's logits y (N, 1): src/gan/loss.rs / wgsl/loss.wgsl."""
     if kind == "ls":  # ½·mean((y − c)²)
         return 0.5 * ((y - c) ** 2).mean()
     return F.binary_cross_entropy_with_logits(y, torch.full_like(y, c))  # mean BCE(σ(y), c)
 
 
 def terms(loss, a, b, c):
-    """(D's term on real data, D's term on fakes, G's term): `GanLoss::terms` in src/config.rs."""
+    """(D's term on real data, D's term on fakes, G's term): `GanLoss::terms` in src/gan/config.rs."""
     if loss == "lsgan":
         return ("ls", b), ("ls", a), ("ls", c)
     if loss == "bgan":
@@ -130,7 +130,7 @@ def terms(loss, a, b, c):
 
 
 def iteration(g, d, opt_g, opt_d, x_real, z_d, z_g, t_real, t_fake, t_gen):
-    """One nanogan iteration (src/train.rs): a D step, then a G step through D frozen.
+    """One nanogan iteration (src/gan/train.rs): a D step, then a G step through D frozen.
     Both models stay in train mode throughout, so every forward updates BN running stats."""
     # D step: G forward (train mode) on z_d, D on real, then on fake; one Adam step on D.
     opt_d.zero_grad(set_to_none=False)

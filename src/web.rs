@@ -16,14 +16,14 @@
 //! Every method that touches the GPU is async: the page never blocks. A method that needs the
 //! trainer while another call still holds it fails with a "busy" error instead of waiting.
 
-use crate::checkpoint::Checkpoint;
-use crate::config::Config;
-use crate::data::{parse_idx, Dataset};
 use crate::error::{Error, Result};
+use crate::gan::config::Config;
+use crate::gan::train::{self, fixed_noise, interpolate, Trainer};
 use crate::gpu::Gpu;
-use crate::image;
-use crate::model::Sequential;
-use crate::train::{self, fixed_noise, interpolate, Trainer};
+use crate::io::checkpoint::Checkpoint;
+use crate::io::data::{parse_idx, Dataset};
+use crate::io::image;
+use crate::nn::model::Sequential;
 use std::cell::{Cell, RefCell};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::Clamped;

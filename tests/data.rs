@@ -1,7 +1,7 @@
 //! The IDX reader: the bundled digits, Debian's full Fashion-MNIST, and every kind of bad file
 //! a user might point it at. No GPU needed.
 
-use nanogan::data::{parse_idx, Dataset};
+use nanogan::io::data::{parse_idx, Dataset};
 use std::io::Write;
 use std::path::PathBuf;
 

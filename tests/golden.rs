@@ -24,11 +24,11 @@
 //! `NANOGAN_GOLDEN_DIR` points the test at other dumps (e.g. deliberately broken ones);
 //! `NANOGAN_GOLDEN_SAVE=dir` writes nanogan's state after each iteration there, for digging.
 
-use nanogan::checkpoint::{Checkpoint, Stored};
-use nanogan::config::Config;
-use nanogan::model::{Activations, Layer, Sequential, Shared};
-use nanogan::presets::Preset;
-use nanogan::train::Trainer;
+use nanogan::gan::config::Config;
+use nanogan::gan::presets::Preset;
+use nanogan::gan::train::Trainer;
+use nanogan::io::checkpoint::{Checkpoint, Stored};
+use nanogan::nn::model::{Activations, Layer, Sequential, Shared};
 use nanogan::{Gpu, Step};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -486,7 +486,7 @@ fn dcgan_gan() {
 fn wrong_config_is_caught() {
     let Some(gpu) = gpu() else { return };
     let mut config = Config::from_text(&load("mlp_lsgan.safetensors").metadata["config"]).unwrap();
-    config.loss = nanogan::config::GanLoss::Lsgan { a: 0.0, b: 1.0, c: 0.9 };
+    config.loss = nanogan::gan::config::GanLoss::Lsgan { a: 0.0, b: 1.0, c: 0.9 };
     let failures = replay(gpu, "mlp_lsgan.safetensors", Some(config));
     println!("with c = 0.9:\n  {}", failures.join("\n  "));
     assert!(failures.iter().any(|f| f.starts_with("iter 1 losses")), "G loss with c = 0.9 not caught");

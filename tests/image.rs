@@ -1,6 +1,6 @@
 //! Sample grids and NPY files, without a GPU.
 
-use nanogan::image::{decode_png_grey, grid, npy_f32, png_grey, to_byte};
+use nanogan::io::image::{decode_png_grey, grid, npy_f32, png_grey, to_byte};
 
 #[test]
 fn grid_places_each_image_and_round_trips_through_png() {

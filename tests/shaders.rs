@@ -12,17 +12,17 @@ const MAX_WORKGROUP_BYTES: u32 = 16 * 1024;
 /// Rust mirror size of each WGSL uniform struct, by name.
 fn rust_uniform_size(name: &str) -> Option<usize> {
     Some(match name {
-        "GemmParams" => size_of::<nanogan::gemm::GemmParams>(),
-        "ReduceParams" => size_of::<nanogan::linear::ReduceParams>(),
-        "LossParams" => size_of::<nanogan::loss::LossParams>(),
-        "GatherParams" => size_of::<nanogan::data::GatherParams>(),
-        "RandomParams" => size_of::<nanogan::random::RandomParams>(),
-        "DropoutParams" => size_of::<nanogan::dropout::DropoutParams>(),
-        "AdamParams" => size_of::<nanogan::adam::AdamParams>(),
-        "BatchNormParams" => size_of::<nanogan::batch_norm::BatchNormParams>(),
-        "ActivationParams" => size_of::<nanogan::activation::ActivationParams>(),
-        "UpsampleParams" => size_of::<nanogan::upsample::UpsampleParams>(),
-        "ColumnsParams" => size_of::<nanogan::conv_gemm::ColumnsParams>(),
+        "GemmParams" => size_of::<nanogan::gpu::gemm::GemmParams>(),
+        "ReduceParams" => size_of::<nanogan::nn::linear::ReduceParams>(),
+        "LossParams" => size_of::<nanogan::gan::loss::LossParams>(),
+        "GatherParams" => size_of::<nanogan::io::data::GatherParams>(),
+        "RandomParams" => size_of::<nanogan::gpu::random::RandomParams>(),
+        "DropoutParams" => size_of::<nanogan::nn::dropout::DropoutParams>(),
+        "AdamParams" => size_of::<nanogan::nn::adam::AdamParams>(),
+        "BatchNormParams" => size_of::<nanogan::nn::batch_norm::BatchNormParams>(),
+        "ActivationParams" => size_of::<nanogan::nn::activation::ActivationParams>(),
+        "UpsampleParams" => size_of::<nanogan::nn::upsample::UpsampleParams>(),
+        "ColumnsParams" => size_of::<nanogan::gpu::conv_gemm::ColumnsParams>(),
         _ => return None,
     })
 }

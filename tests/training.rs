@@ -1,11 +1,11 @@
 //! The trainer on the real bundled digits: short seeded runs of every loss, resume, NaN
 //! handling, checkpoints and sampling. Runs on the GPU (lavapipe in CI).
 
-use nanogan::checkpoint::Checkpoint;
-use nanogan::config::{Config, GanLoss};
-use nanogan::data::Dataset;
-use nanogan::presets::Preset;
-use nanogan::train::{fixed_noise, Trainer};
+use nanogan::gan::config::{Config, GanLoss};
+use nanogan::gan::presets::Preset;
+use nanogan::gan::train::{fixed_noise, Trainer};
+use nanogan::io::checkpoint::Checkpoint;
+use nanogan::io::data::Dataset;
 use nanogan::Gpu;
 use std::sync::OnceLock;
 
@@ -172,7 +172,7 @@ fn f16_generator_checkpoint_samples_like_f32() {
     half.restore(gpu, &g).unwrap();
     let z = fixed_noise(5, 16, 100);
     let a = pollster::block_on(t.sample(gpu, &z)).unwrap();
-    let b = pollster::block_on(nanogan::train::sample(gpu, &g, 100, &z)).unwrap();
+    let b = pollster::block_on(nanogan::gan::train::sample(gpu, &g, 100, &z)).unwrap();
     let max = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
     assert!(max < 0.05, "f16 samples differ by up to {max}");
     // A checkpoint of the wrong model is refused by name.

@@ -19,7 +19,7 @@ struct ActivationParams {
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read> y_in: array<f32>;         // bwd_x: the forward's y
 @group(0) @binding(4) var<storage, read> dy: array<f32>;           // bwd_x
-// In place (src/model.rs uses these where nothing else needs the activation's input): the
+// In place (src/nn/model.rs uses these where nothing else needs the activation's input): the
 // forward overwrites x with y, and the backward takes f' from y alone, which holds for ReLU,
 // LeakyReLU with slope ≥ 0 (y > 0 exactly when x > 0), tanh and sigmoid.
 // Both read and write vec4s, one per invocation: on a software rasteriser every lane's access

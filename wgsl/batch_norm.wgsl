@@ -121,7 +121,7 @@ fn finish_stats(ch: u32, mean: f32, var_b: f32) {
     running[p.var_off + ch] = (1.0 - k) * running[p.var_off + ch] + k * var_u;
 }
 
-// The `_serial` reductions (registers variant, small M; src/batch_norm.rs picks them): one
+// The `_serial` reductions (registers variant, small M; src/nn/batch_norm.rs picks them): one
 // invocation per channel sums its M values itself, in runs of WG added to a running total, so
 // no partial sum is longer than the workgroup version's. No workgroup memory and no barriers,
 // at each of which a software rasteriser switches through every invocation of the workgroup.

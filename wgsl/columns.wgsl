@@ -1,4 +1,4 @@
-// Rearrangements that turn a convolution into GEMMs (src/conv_gemm.rs), for the samples
+// Rearrangements that turn a convolution into GEMMs (src/gpu/conv_gemm.rs), for the samples
 // n0 .. n0 + nc of a batch. A convolution relates a "big" side (N, Cb, H, W) and a "small" side
 // (N, Cs, Ho, Wo) through w: (Cs, Cb, K, K) (s = stride, pad = padding):
 //   small[n,cs,oh,ow] = Σ_{cb,kh,kw} w[cs,cb,kh,kw] · big[n, cb, oh·s − pad + kh, ow·s − pad + kw]

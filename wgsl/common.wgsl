@@ -1,7 +1,7 @@
 // Helpers shared by every kernel family. No bindings and no entry points live here: each
-// family file is appended to this one to form its module (see src/kernels.rs).
+// family file is appended to this one to form its module (see src/gpu/kernels.rs).
 
-// Invocations per workgroup of every 1-D kernel; src/kernels.rs `WG` must agree.
+// Invocations per workgroup of every 1-D kernel; src/gpu/kernels.rs `WG` must agree.
 const WG: u32 = 64u;
 
 // Flat invocation index of a 1-D kernel dispatched by `grid_1d`, which spills into y past
@@ -51,7 +51,7 @@ fn to_normal(bits: vec4<u32>) -> f32 {
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
-// The activations by kind (src/activation.rs `Act::kind`): 0 ReLU, 1 LeakyReLU(slope), 2 tanh,
+// The activations by kind (src/nn/activation.rs `Act::kind`): 0 ReLU, 1 LeakyReLU(slope), 2 tanh,
 // 3 sigmoid. Shared by the activation kernels and the GEMM epilogue that fuses one.
 fn activate(kind: u32, slope: f32, v: f32) -> f32 {
     switch kind {

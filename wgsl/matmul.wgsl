@@ -8,9 +8,9 @@
 // which writes a (C, N·H·W) product straight into an (N, C, H, W) tensor.
 //
 // The epilogue may add a bias per row or per column and apply an activation (Linear and
-// Conv2d fuse a following one; see src/model.rs).
+// Conv2d fuse a following one; see src/nn/model.rs).
 //
-// Several styles of the same math (src/gemm.rs picks one per adapter, see `Variant`):
+// Several styles of the same math (src/gpu/gemm.rs picks one per adapter, see `Variant`):
 // - registers (software rasterisers): `matmul_gemm_vec4_*` (8 × 8 outputs per invocation from
 //   vec4 reads along whichever axis of A and of B is contiguous; one entry point per layout
 //   and epilogue), and `matmul_gemm` (any strides, 4 × 4 scalar blocks) for what is not
@@ -50,7 +50,7 @@ const NO_BIAS: u32 = 0xffffffffu;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read> b: array<f32>;
 // The same buffers seen as vec4s, for the styles that read four contiguous values at once
-// (src/linear.rs only picks them when offsets and strides are multiples of 4).
+// (src/nn/linear.rs only picks them when offsets and strides are multiples of 4).
 @group(0) @binding(2) var<storage, read> a4: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read> b4: array<vec4<f32>>;
 // matmul_split_sum: the partial sums, written by matmul_gemm_tiles into the split-K workspace.
@@ -161,7 +161,7 @@ fn matmul_gemm(@builtin(global_invocation_id) gid: vec3<u32>) {
 // multiply-adds per load: here 16 per value loaded. A vec4 on a SIMD lane is four registers,
 // so transposing a block costs nothing.
 //
-// Conditions (src/gemm.rs): A along k: a_ks = 1, a_off and a_ms multiples of 4; A along m:
+// Conditions (src/gpu/gemm.rs): A along k: a_ks = 1, a_off and a_ms multiples of 4; A along m:
 // a_ms = 1, a_off and a_ks multiples of 4; the same for B with n in place of m; k_chunk a
 // multiple of 4.
 
@@ -225,7 +225,7 @@ fn activate4(v: vec4<f32>) -> vec4<f32> {
     return vec4<f32>(activate(kind, p.act_slope, v.x), activate(kind, p.act_slope, v.y), activate(kind, p.act_slope, v.z), activate(kind, p.act_slope, v.w));
 }
 
-// How a block is stored (each entry point stores one way: src/gemm.rs picks the entry point).
+// How a block is stored (each entry point stores one way: src/gpu/gemm.rs picks the entry point).
 // A software rasteriser runs both sides of every branch whose condition it cannot prove the
 // same for all lanes, masked, so the general per-element epilogue costs its loops and stores
 // even where it is skipped; measured on lavapipe, the plain epilogue alone made products with
@@ -456,7 +456,7 @@ fn matmul_gemm_vec4_mk_act(@builtin(global_invocation_id) gid: vec3<u32>, @built
 
 // ---- tiles -----------------------------------------------------------------------------
 
-// Tile sizes; src/linear.rs TILE and TILE_K must agree. 256 invocations, each 4 × 4 outputs.
+// Tile sizes; src/nn/linear.rs TILE and TILE_K must agree. 256 invocations, each 4 × 4 outputs.
 const TM: u32 = 64u;
 const TN: u32 = 64u;
 const TK: u32 = 16u;

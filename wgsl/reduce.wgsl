@@ -45,7 +45,7 @@ fn reduce_bias_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
     }
 }
 
-// Registers variant, small outer·inner (src/linear.rs picks it): one invocation per channel
+// Registers variant, small outer·inner (src/nn/linear.rs picks it): one invocation per channel
 // sums its values itself in runs of WG, with no workgroup memory or barriers (see
 // batch_norm_stats_serial).
 @compute @workgroup_size(WG, 1, 1)

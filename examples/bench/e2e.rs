@@ -12,9 +12,9 @@
 //! iteration (the plans are recorded once), as a training loop pays them. Each case opens its
 //! own `Gpu`, so its buffer figure counts only what that case allocated.
 
-use nanogan::config::{Config, GanLoss};
-use nanogan::step::profile;
-use nanogan::train::fixed_noise;
+use nanogan::gan::config::{Config, GanLoss};
+use nanogan::gan::train::fixed_noise;
+use nanogan::gpu::step::profile;
 use nanogan::{Dataset, Gpu, Kernel, Preset, Result, Step, Trainer};
 use std::collections::HashMap;
 use std::time::Instant;

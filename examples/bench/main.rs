@@ -5,9 +5,9 @@
 //!     cargo run --release --example bench -- matmul  # only cases whose name contains "matmul"
 //!     cargo run --release --example bench -- --e2e   # whole iterations instead (see e2e.rs)
 
-use nanogan::conv2d::Conv2d;
-use nanogan::conv_transpose2d::ConvTranspose2d;
-use nanogan::gemm::{gemm, gemm_naive, GemmParams};
+use nanogan::gpu::gemm::{gemm, gemm_naive, GemmParams};
+use nanogan::nn::conv2d::Conv2d;
+use nanogan::nn::conv_transpose2d::ConvTranspose2d;
 use nanogan::{wgpu, ArenaBuilder, Gpu, Init, InitRng, Plan, Result, Step, Tensor, Variant};
 use std::time::Instant;
 

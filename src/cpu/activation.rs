@@ -1,7 +1,7 @@
 //! f64 twins of the elementwise layers: activations (any shape) and nearest Upsample ×2
 //! (x: (N, C, H, W) -> y: (N, C, 2H, 2W)).
 
-use crate::activation::Act;
+use crate::nn::activation::Act;
 
 pub fn act(a: Act, x: f64) -> f64 {
     match a {

@@ -1,6 +1,6 @@
 //! f64 twin of wgsl/loss.wgsl: (L, dL/dy).
 
-use crate::loss::Term;
+use crate::gan::loss::Term;
 
 fn softplus(v: f64) -> f64 {
     v.max(0.0) + (-v.abs()).exp().ln_1p()

@@ -1,6 +1,6 @@
 use crate::support::*;
-use nanogan::adam::{zero_grad, Adam, Sgd};
 use nanogan::cpu::adam as twin;
+use nanogan::nn::adam::{zero_grad, Adam, Sgd};
 use nanogan::{Arena, ArenaBuilder, Gpu, Step};
 
 /// Three parameters of awkward sizes (35, 3 and a prime, 67), so the arena has padding between them.

@@ -1,6 +1,6 @@
 use crate::support::*;
-use nanogan::batch_norm::BatchNorm;
 use nanogan::cpu::batch_norm as twin;
+use nanogan::nn::batch_norm::BatchNorm;
 use nanogan::{Arena, ArenaBuilder, Gpu, Init, InitRng, Step, Tensor};
 
 const EPS: f32 = 1e-5;

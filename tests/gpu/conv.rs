@@ -1,7 +1,7 @@
 use crate::support::*;
-use nanogan::conv2d::Conv2d;
-use nanogan::conv_transpose2d::ConvTranspose2d;
 use nanogan::cpu::conv::{self as twin, ConvDims};
+use nanogan::nn::conv2d::Conv2d;
+use nanogan::nn::conv_transpose2d::ConvTranspose2d;
 use nanogan::{Arena, ArenaBuilder, Error, Gpu, Init, InitRng, Kernel, Result, Step, Tensor};
 
 /// [N, Cin, Cout, H, W, K, stride, pad, output_pad]

@@ -1,7 +1,7 @@
 use crate::support::*;
-use nanogan::activation::{Act, Activation};
 use nanogan::cpu::activation as twin;
-use nanogan::upsample::Upsample2x;
+use nanogan::nn::activation::{Act, Activation};
+use nanogan::nn::upsample::Upsample2x;
 use nanogan::{Step, Tensor};
 
 const ACTS: [Act; 4] = [Act::Relu, Act::LeakyRelu(0.2), Act::Tanh, Act::Sigmoid];

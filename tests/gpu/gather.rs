@@ -1,6 +1,6 @@
 use crate::support::*;
 use nanogan::cpu::gather;
-use nanogan::data::{Dataset, GpuDataset};
+use nanogan::io::data::{Dataset, GpuDataset};
 use nanogan::{Step, Tensor};
 
 #[test]

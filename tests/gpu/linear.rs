@@ -75,7 +75,7 @@ fn linear_rejects_wrong_shapes() {
 /// each epilogue option, against an f64 product computed here.
 #[test]
 fn every_gemm_style_matches_f64() {
-    use nanogan::gemm::{gemm, gemm_naive, GemmParams, NO_BIAS};
+    use nanogan::gpu::gemm::{gemm, gemm_naive, GemmParams, NO_BIAS};
     for gpu in gpus() {
         // (3, 5, 1030): unaligned, so the scalar style, split along a K past MAX_SPLIT_K.
         // (8, 12, 10), (12, 36, 7): A along m and B along n are aligned, K is not a multiple of 4.

@@ -1,5 +1,5 @@
 use crate::support::*;
-use nanogan::loss::{record, Term};
+use nanogan::gan::loss::{record, Term};
 use nanogan::{Step, Tensor};
 
 #[test]

@@ -2,10 +2,10 @@
 //! and replayed; it must fit a fixed regression target, the loss dropping at least 100×.
 
 use crate::support::*;
-use nanogan::activation::Act;
-use nanogan::adam::{zero_grad, Adam};
-use nanogan::loss::{record, Term};
-use nanogan::model::SequentialBuilder;
+use nanogan::gan::loss::{record, Term};
+use nanogan::nn::activation::Act;
+use nanogan::nn::adam::{zero_grad, Adam};
+use nanogan::nn::model::SequentialBuilder;
 use nanogan::{Init, Step, Tensor};
 
 #[test]

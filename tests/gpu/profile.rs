@@ -3,11 +3,11 @@
 //! layers' products counted by hand.
 
 use crate::support::gpu;
-use nanogan::config::Config;
-use nanogan::data::Dataset;
-use nanogan::presets::Preset;
-use nanogan::step::profile;
-use nanogan::train::{fixed_noise, Trainer};
+use nanogan::gan::config::Config;
+use nanogan::gan::presets::Preset;
+use nanogan::gan::train::{fixed_noise, Trainer};
+use nanogan::gpu::step::profile;
+use nanogan::io::data::Dataset;
 use nanogan::{wgpu, Gpu};
 use std::sync::OnceLock;
 

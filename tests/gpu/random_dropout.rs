@@ -1,8 +1,8 @@
 use crate::support::*;
 use nanogan::cpu::dropout as dtwin;
 use nanogan::cpu::random::{self as rtwin, draw, to_unit};
-use nanogan::dropout::Dropout;
-use nanogan::random::{fill_normal, fill_uniform, tick};
+use nanogan::gpu::random::{fill_normal, fill_uniform, tick};
+use nanogan::nn::dropout::Dropout;
 use nanogan::{Arena, ArenaBuilder, Gpu, Step, Tensor};
 
 const SEED: u64 = 0x0123_4567_89ab_cdef;

@@ -1,6 +1,6 @@
 use crate::fd::*;
-use nanogan::activation::Act;
 use nanogan::cpu::activation::{backward, forward, upsample_backward, upsample_forward};
+use nanogan::nn::activation::Act;
 
 #[test]
 fn activation_gradients() {

@@ -1,6 +1,6 @@
 use crate::fd::*;
 use nanogan::cpu::loss::loss;
-use nanogan::loss::Term;
+use nanogan::gan::loss::Term;
 
 #[test]
 fn loss_gradients() {

@@ -1,10 +1,10 @@
 //! The two model pairs of the trainer, for 28×28 grey images, usable with every loss.
 
-use crate::activation::Act;
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
-use crate::init::Init;
-use crate::model::{Sequential, SequentialBuilder};
+use crate::nn::activation::Act;
+use crate::nn::init::Init;
+use crate::nn::model::{Sequential, SequentialBuilder};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Preset {

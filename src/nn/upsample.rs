@@ -3,9 +3,9 @@
 //! Kernels in wgsl/upsample.wgsl.
 
 use crate::error::{Error, Result};
-use crate::kernels::{grid_1d, Kernel, WG};
-use crate::step::Step;
-use crate::tensor::{expect_shape, numel_bytes, Tensor};
+use crate::gpu::kernels::{grid_1d, Kernel, WG};
+use crate::gpu::step::Step;
+use crate::gpu::tensor::{expect_shape, numel_bytes, Tensor};
 
 /// Mirrors `UpsampleParams` in wgsl/upsample.wgsl.
 #[repr(C)]

@@ -3,11 +3,11 @@
 //! `gemm` picks the style for the `Gpu`'s kernel variant and the operands' layout; the layers
 //! never see the choice.
 
-use crate::activation::Act;
 use crate::error::Result;
+use crate::gpu::kernels::{grid_1d, GemmEpilogue, Kernel, Variant, WG};
+use crate::gpu::step::Step;
 use crate::gpu::Scratch;
-use crate::kernels::{grid_1d, GemmEpilogue, Kernel, Variant, WG};
-use crate::step::Step;
+use crate::nn::activation::Act;
 
 /// Mirrors `GemmParams` in wgsl/matmul.wgsl; the stride convention is described there.
 #[repr(C)]

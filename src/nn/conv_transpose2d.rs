@@ -3,18 +3,18 @@
 //!   x: (N, Cin, H, W)  weight: (Cin, Cout, K, K)  bias: (Cout)  y: (N, Cout, Ho, Wo)
 //!   y[n, co, ih·s − p + kh, iw·s − p + kw] += x[n,ci,ih,iw] · weight[ci,co,kh,kw], plus bias[co]
 //!   Ho = (H − 1)·s − 2p + K + op
-//! Conv2d's passes with the sides swapped (src/conv_gemm.rs): its forward is Conv2d's input
+//! Conv2d's passes with the sides swapped (src/gpu/conv_gemm.rs): its forward is Conv2d's input
 //! gradient and its input gradient Conv2d's forward. f64 twin in src/cpu/conv.rs.
 
-use crate::arena::{Arena, ArenaBuilder, Slot};
-use crate::conv2d::check_geometry;
-use crate::conv_gemm::{self, ConvGeometry};
 use crate::cpu::random::InitRng;
 use crate::error::{Error, Result};
-use crate::init::{self, Init};
-use crate::linear::bias_grad;
-use crate::step::Step;
-use crate::tensor::{expect_shape, Tensor};
+use crate::gpu::arena::{Arena, ArenaBuilder, Slot};
+use crate::gpu::conv_gemm::{self, ConvGeometry};
+use crate::gpu::step::Step;
+use crate::gpu::tensor::{expect_shape, Tensor};
+use crate::nn::conv2d::check_geometry;
+use crate::nn::init::{self, Init};
+use crate::nn::linear::bias_grad;
 
 /// Ho of a transposed convolution over `len` ≥ 1 pixels, or None when it would be empty.
 fn out_len(len: usize, k: usize, stride: usize, pad: usize, output_pad: usize) -> Option<usize> {

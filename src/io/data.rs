@@ -4,10 +4,10 @@
 #[cfg(not(target_arch = "wasm32"))]
 use crate::error::io_error;
 use crate::error::{Error, Result};
+use crate::gpu::kernels::{grid_1d, Kernel, WG};
+use crate::gpu::step::Step;
+use crate::gpu::tensor::{expect_shape, Tensor};
 use crate::gpu::Gpu;
-use crate::kernels::{grid_1d, Kernel, WG};
-use crate::step::Step;
-use crate::tensor::{expect_shape, Tensor};
 use std::io::Read;
 #[cfg(not(target_arch = "wasm32"))]
 use std::path::{Path, PathBuf};
@@ -123,8 +123,8 @@ impl Dataset {
     /// The bundled 10,000 MNIST digits (data/digits, made by scripts/bundle_digits.py).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn bundled() -> Result<Dataset> {
-        let images = parse_idx(include_bytes!("../data/digits/train-images-idx3-ubyte.gz"), "bundled digits")?;
-        let labels = parse_idx(include_bytes!("../data/digits/train-labels-idx1-ubyte.gz"), "bundled labels")?;
+        let images = parse_idx(include_bytes!("../../data/digits/train-images-idx3-ubyte.gz"), "bundled digits")?;
+        let labels = parse_idx(include_bytes!("../../data/digits/train-labels-idx1-ubyte.gz"), "bundled labels")?;
         Dataset::from_idx(images, Some(labels), "bundled digits")
     }
 

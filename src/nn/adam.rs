@@ -4,11 +4,11 @@
 //! parameter; the kernel reads t from clock[0], so a recorded plan can be replayed as is.
 //! Moments live in `arena.m` (Adam m, SGD momentum buffer) and `arena.v`; twins in src/cpu/adam.rs.
 
-use crate::arena::Arena;
 use crate::error::{Error, Result};
-use crate::kernels::{grid_1d, Kernel, WG};
-use crate::random::tick;
-use crate::step::Step;
+use crate::gpu::arena::Arena;
+use crate::gpu::kernels::{grid_1d, Kernel, WG};
+use crate::gpu::random::tick;
+use crate::gpu::step::Step;
 
 /// Mirrors `AdamParams` in wgsl/adam.wgsl.
 #[repr(C)]

@@ -2,9 +2,9 @@
 //! are built from these three terms.
 
 use crate::error::{Error, Result};
-use crate::kernels::Kernel;
-use crate::step::Step;
-use crate::tensor::{expect_shape, Tensor};
+use crate::gpu::kernels::Kernel;
+use crate::gpu::step::Step;
+use crate::gpu::tensor::{expect_shape, Tensor};
 
 /// One loss term over a network output y of N values.
 #[derive(Clone, Copy, Debug, PartialEq)]

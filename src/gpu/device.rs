@@ -4,7 +4,7 @@
 //! An application that already renders with wgpu hands us its device with `Gpu::from_device`.
 
 use crate::error::{Error, Result};
-use crate::kernels::{Family, Kernel, Variant};
+use crate::gpu::kernels::{Family, Kernel, Variant};
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;

@@ -6,17 +6,17 @@
 //! indices for D step t come from (seed, stream, D.clock = t), for G step t from G.clock = t.
 //! So a run is reproducible, and a checkpoint (weights, Adam moments, clocks) resumes it exactly.
 
-use crate::adam::{zero_grad, Adam};
-use crate::checkpoint::Checkpoint;
-use crate::config::Config;
-use crate::data::{Dataset, GpuDataset};
 use crate::error::{Error, Result};
+use crate::gan::config::Config;
+use crate::gan::loss;
+use crate::gpu::random::fill_normal;
+use crate::gpu::step::{Plan, Step};
+use crate::gpu::tensor::Tensor;
 use crate::gpu::Gpu;
-use crate::loss;
-use crate::model::{Activations, Sequential, Shared};
-use crate::random::fill_normal;
-use crate::step::{Plan, Step};
-use crate::tensor::Tensor;
+use crate::io::checkpoint::Checkpoint;
+use crate::io::data::{Dataset, GpuDataset};
+use crate::nn::adam::{zero_grad, Adam};
+use crate::nn::model::{Activations, Sequential, Shared};
 
 /// Random streams, so no two kinds of draw ever share Philox counters.
 const STREAM_D_NOISE: u32 = 1;

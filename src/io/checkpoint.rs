@@ -4,10 +4,10 @@
 //! exactly; each model's clock (steps taken) and the training config are metadata.
 //! Weights may be stored as f16 for small downloads (sampling only: no optimiser state).
 
-use crate::arena::{Kind, CLOCK_SLOTS};
 use crate::error::{Error, Result};
+use crate::gpu::arena::{Kind, CLOCK_SLOTS};
 use crate::gpu::Gpu;
-use crate::model::Sequential;
+use crate::nn::model::Sequential;
 use safetensors::{Dtype, SafeTensors, View};
 use std::borrow::Cow;
 use std::collections::BTreeMap;

@@ -2,20 +2,20 @@
 //! arena and preallocated activations. Parameter names follow PyTorch's `nn.Sequential`
 //! (`{model}.{index}.weight`, where every layer, activations included, takes an index).
 
-use crate::activation::{Act, Activation};
-use crate::arena::{Arena, ArenaBuilder};
-use crate::batch_norm::BatchNorm;
-use crate::conv2d::Conv2d;
-use crate::conv_transpose2d::ConvTranspose2d;
 use crate::cpu::random::InitRng;
-use crate::dropout::Dropout;
 use crate::error::{Error, Result};
+use crate::gpu::arena::{Arena, ArenaBuilder};
+use crate::gpu::step::Step;
+use crate::gpu::tensor::{numel, Tensor};
 use crate::gpu::Gpu;
-use crate::init::Init;
-use crate::linear::Linear;
-use crate::step::Step;
-use crate::tensor::{numel, Tensor};
-use crate::upsample::Upsample2x;
+use crate::nn::activation::{Act, Activation};
+use crate::nn::batch_norm::BatchNorm;
+use crate::nn::conv2d::Conv2d;
+use crate::nn::conv_transpose2d::ConvTranspose2d;
+use crate::nn::dropout::Dropout;
+use crate::nn::init::Init;
+use crate::nn::linear::Linear;
+use crate::nn::upsample::Upsample2x;
 
 pub enum Layer {
     Linear(Linear),

@@ -2,17 +2,17 @@
 //!   x: (N, Cin, H, W)  weight: (Cout, Cin, K, K)  bias: (Cout)  y: (N, Cout, Ho, Wo)
 //!   y[n,co,oh,ow] = bias[co] + Σ_{ci,kh,kw} x[n, ci, oh·s − p + kh, ow·s − p + kw] · weight[co,ci,kh,kw]
 //!   Ho = (H + 2p − K) / s + 1
-//! Runs as GEMMs over im2col columns (src/conv_gemm.rs); f64 twin in src/cpu/conv.rs.
+//! Runs as GEMMs over im2col columns (src/gpu/conv_gemm.rs); f64 twin in src/cpu/conv.rs.
 
-use crate::activation::Act;
-use crate::arena::{Arena, ArenaBuilder, Slot};
-use crate::conv_gemm::{self, ConvGeometry};
 use crate::cpu::random::InitRng;
 use crate::error::{Error, Result};
-use crate::init::{self, Init};
-use crate::linear::bias_grad;
-use crate::step::Step;
-use crate::tensor::{expect_shape, numel_bytes, Tensor};
+use crate::gpu::arena::{Arena, ArenaBuilder, Slot};
+use crate::gpu::conv_gemm::{self, ConvGeometry};
+use crate::gpu::step::Step;
+use crate::gpu::tensor::{expect_shape, numel_bytes, Tensor};
+use crate::nn::activation::Act;
+use crate::nn::init::{self, Init};
+use crate::nn::linear::bias_grad;
 
 /// Largest kernel size, stride or padding accepted: the kernels do index arithmetic in i32.
 pub const MAX_GEOMETRY: usize = 1 << 16;

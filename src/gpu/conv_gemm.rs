@@ -15,13 +15,13 @@
 //! The columns are materialised in a shared workspace (at most `COLUMN_BUDGET` bytes; larger
 //! batches run in chunks of samples) because the register style reads them as vec4s.
 
-use crate::activation::Act;
 use crate::error::{Error, Result};
-use crate::gemm::{gemm, GemmParams, NO_BIAS};
+use crate::gpu::gemm::{gemm, GemmParams, NO_BIAS};
+use crate::gpu::kernels::{grid_1d, Kernel, WG};
+use crate::gpu::step::Step;
+use crate::gpu::tensor::Tensor;
 use crate::gpu::Scratch;
-use crate::kernels::{grid_1d, Kernel, WG};
-use crate::step::Step;
-use crate::tensor::Tensor;
+use crate::nn::activation::Act;
 
 /// Mirrors `ColumnsParams` in wgsl/columns.wgsl.
 #[repr(C)]

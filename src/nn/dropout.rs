@@ -4,13 +4,13 @@
 //! The mask is drawn on the GPU from (seed, stream, clock[0] of the arena, pass), so a replayed
 //! plan gets a new mask after every optimiser step; src/cpu/dropout.rs reproduces it exactly.
 
-use crate::arena::Arena;
 use crate::cpu::dropout::{scale, threshold};
 use crate::cpu::random::split_seed;
 use crate::error::{Error, Result};
-use crate::kernels::{grid_1d, Kernel, WG};
-use crate::step::Step;
-use crate::tensor::{expect_shape, Tensor};
+use crate::gpu::arena::Arena;
+use crate::gpu::kernels::{grid_1d, Kernel, WG};
+use crate::gpu::step::Step;
+use crate::gpu::tensor::{expect_shape, Tensor};
 
 /// Mirrors `DropoutParams` in wgsl/dropout.wgsl.
 #[repr(C)]

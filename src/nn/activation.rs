@@ -2,9 +2,9 @@
 //! Kernels in wgsl/activation.wgsl.
 
 use crate::error::{Error, Result};
-use crate::kernels::{grid_1d, Kernel, WG};
-use crate::step::Step;
-use crate::tensor::{expect_shape, Tensor};
+use crate::gpu::kernels::{grid_1d, Kernel, WG};
+use crate::gpu::step::Step;
+use crate::gpu::tensor::{expect_shape, Tensor};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Act {

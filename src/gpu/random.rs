@@ -5,9 +5,9 @@
 
 use crate::cpu::random::split_seed;
 use crate::error::{Error, Result};
-use crate::kernels::{grid_1d, Kernel, WG};
-use crate::step::Step;
-use crate::tensor::Tensor;
+use crate::gpu::kernels::{grid_1d, Kernel, WG};
+use crate::gpu::step::Step;
+use crate::gpu::tensor::Tensor;
 
 /// Mirrors `RandomParams` in wgsl/random.wgsl.
 #[repr(C)]

@@ -1,11 +1,11 @@
 //! Training configuration: the GAN objective, model preset and optimiser settings, and their
 //! one-line text form stored in checkpoints.
 
-use crate::checkpoint::Checkpoint;
 use crate::error::{Error, Result};
-use crate::init::Init;
-use crate::loss::Term;
-use crate::presets::Preset;
+use crate::gan::loss::Term;
+use crate::gan::presets::Preset;
+use crate::io::checkpoint::Checkpoint;
+use crate::nn::init::Init;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum GanLoss {

@@ -1,15 +1,15 @@
 //! Fully connected: y = x·Wᵀ + b.   x: (N, I)  W: (O, I)  b: (O)  y: (N, O)
 //! Forward and both backward products are one strided GEMM kernel (wgsl/matmul.wgsl).
 
-use crate::activation::Act;
-use crate::arena::{Arena, ArenaBuilder, Slot};
 use crate::cpu::random::InitRng;
 use crate::error::{Error, Result};
-pub use crate::gemm::{gemm, gemm_naive, GemmParams, NO_BIAS};
-use crate::init::{self, Init};
-use crate::kernels::{grid_1d, serial_reduce, Kernel, WG};
-use crate::step::Step;
-use crate::tensor::{expect_shape, Tensor};
+use crate::gpu::arena::{Arena, ArenaBuilder, Slot};
+pub use crate::gpu::gemm::{gemm, gemm_naive, GemmParams, NO_BIAS};
+use crate::gpu::kernels::{grid_1d, serial_reduce, Kernel, WG};
+use crate::gpu::step::Step;
+use crate::gpu::tensor::{expect_shape, Tensor};
+use crate::nn::activation::Act;
+use crate::nn::init::{self, Init};
 
 /// Mirrors `ReduceParams` in wgsl/reduce.wgsl.
 #[repr(C)]

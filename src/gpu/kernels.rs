@@ -7,7 +7,7 @@
 
 macro_rules! family_source {
     ($file:literal) => {
-        concat!(include_str!("../wgsl/common.wgsl"), "\n", include_str!(concat!("../wgsl/", $file)))
+        concat!(include_str!("../../wgsl/common.wgsl"), "\n", include_str!(concat!("../../wgsl/", $file)))
     };
 }
 
@@ -96,7 +96,7 @@ pub enum Kernel {
     BiasGrad,
     /// `BiasGrad` with one invocation per channel and no barriers (registers variant, few terms).
     BiasGradSerial,
-    /// Convolution columns of the big side (src/conv_gemm.rs).
+    /// Convolution columns of the big side (src/gpu/conv_gemm.rs).
     Im2col,
     /// The columns' gradient summed back into the big side (+ bias).
     Col2im,

@@ -3,14 +3,14 @@
 //! Training uses the batch's statistics (biased variance) and updates the running ones like
 //! PyTorch; evaluation uses the running statistics. Kernels in wgsl/batch_norm.wgsl.
 
-use crate::arena::{Arena, ArenaBuilder, Slot};
 use crate::cpu::random::InitRng;
 use crate::error::{Error, Result};
+use crate::gpu::arena::{Arena, ArenaBuilder, Slot};
+use crate::gpu::kernels::{grid_1d, serial_reduce, Kernel, MAX_GROUPS, WG};
+use crate::gpu::step::Step;
+use crate::gpu::tensor::{expect_shape, numel_bytes, Tensor};
 use crate::gpu::Gpu;
-use crate::init::{self, Init};
-use crate::kernels::{grid_1d, serial_reduce, Kernel, MAX_GROUPS, WG};
-use crate::step::Step;
-use crate::tensor::{expect_shape, numel_bytes, Tensor};
+use crate::nn::init::{self, Init};
 
 /// Mirrors `BatchNormParams` in wgsl/batch_norm.wgsl.
 #[repr(C)]

@@ -3,8 +3,8 @@
 //! allocates and compiles nothing.
 
 use crate::error::{Error, Result};
+use crate::gpu::kernels::{Kernel, MAX_GROUPS};
 use crate::gpu::Gpu;
-use crate::kernels::{Kernel, MAX_GROUPS};
 use std::ops::Range;
 use wgpu::util::DeviceExt;
 
