@@ -4,7 +4,7 @@
 //!     cargo run --release --example sample -- --checkpoint runs/mlp-lsgan/checkpoint.safetensors
 
 use nanogan::gan::config::Config;
-use nanogan::gan::train::{fixed_noise, interpolate, sample};
+use nanogan::gan::train::{fixed_noise, images, interpolate, sample, View};
 use nanogan::io::checkpoint::{self, write_atomic};
 use nanogan::io::image::{grid, npy_f32, png_grey};
 use nanogan::{Error, Gpu, Result};
@@ -21,6 +21,7 @@ USAGE: cargo run --release --example sample -- --checkpoint FILE [OPTIONS]
   --npy N            images in samples.npy (float32, (N, 28, 28), in [0, 1]; default 1000, 0: none)
   --steps N          points per interpolation row (default 10; 0: no strip)
   --seed N           noise seed (default 1)
+  --mean             for a bgan-discrete generator: each pixel's probability, not binary draws
   --export-f16 FILE  also write the generator alone, half precision (for the web page)
   --help             this text";
 
@@ -34,6 +35,7 @@ fn main() {
 fn run() -> Result<()> {
     let (mut ckpt, mut out, mut n, mut npy, mut steps, mut seed) = (None, None, 100usize, 1000usize, 10usize, 1u64);
     let mut export: Option<PathBuf> = None;
+    let mut mean = false;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| Error::Param(format!("{flag} needs a value (see --help)")));
@@ -50,6 +52,7 @@ fn run() -> Result<()> {
             "--steps" => steps = num(value()?)? as usize,
             "--seed" => seed = num(value()?)?,
             "--export-f16" => export = Some(PathBuf::from(value()?)),
+            "--mean" => mean = true,
             other => return Err(Error::Param(format!("unknown option '{other}' (see --help)"))),
         }
     }
@@ -59,18 +62,22 @@ fn run() -> Result<()> {
     eprintln!("adapter: {}", gpu.describe());
     let c = checkpoint::load(&path)?;
     let config = Config::from_checkpoint(&c)?;
-    let g = config.model.generator(&gpu, config.z, config.init, config.seed)?;
+    let g = config.generator(&gpu)?;
     c.restore(&gpu, &g)?;
     eprintln!("generator: {} preset, Z = {}, from {}", config.model.name(), config.z, path.display());
+    let view = if mean { View::Mean } else { View::Binary { seed } };
+    let draw = |z: &[f32]| -> Result<Vec<f32>> {
+        Ok(images(pollster::block_on(sample(&gpu, &g, config.z, z))?, config.loss.head(), view))
+    };
 
-    let images = pollster::block_on(sample(&gpu, &g, config.z, &fixed_noise(seed, n, config.z)))?;
+    let images = draw(&fixed_noise(seed, n, config.z))?;
     let (w, h, pixels) = grid(&images, 28, 28, 10, 2, 2)?;
     let grid_path = out.join("sample_grid.png");
     write_atomic(&grid_path, &png_grey(w, h, &pixels)?)?;
     eprintln!("wrote {}", grid_path.display());
 
     if npy > 0 {
-        let images = pollster::block_on(sample(&gpu, &g, config.z, &fixed_noise(seed ^ 0x4E50, npy, config.z)))?;
+        let images = draw(&fixed_noise(seed ^ 0x4E50, npy, config.z))?;
         let unit: Vec<f32> = images.iter().map(|v| (v.clamp(-1.0, 1.0) + 1.0) / 2.0).collect();
         let npy_path = out.join("samples.npy");
         write_atomic(&npy_path, &npy_f32(&[npy, 28, 28], &unit)?)?;
@@ -96,7 +103,7 @@ fn run() -> Result<()> {
                 )
             })
             .collect();
-        let images = pollster::block_on(sample(&gpu, &g, config.z, &z))?;
+        let images = draw(&z)?;
         let (w, h, pixels) = grid(&images, 28, 28, steps, 2, 2)?;
         let strip = out.join("interpolation.png");
         write_atomic(&strip, &png_grey(w, h, &pixels)?)?;

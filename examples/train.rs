@@ -4,11 +4,11 @@
 //!
 //! Run with `--help` for every option.
 
-use nanogan::gan::config::{Config, GanLoss};
+use nanogan::gan::config::{Config, GanLoss, DEFAULT_BGAN_SAMPLES};
 use nanogan::gan::presets::Preset;
 use nanogan::gan::train::{fixed_noise, LogEntry, Trainer};
 use nanogan::io::checkpoint::{self, write_atomic};
-use nanogan::io::data::Dataset;
+use nanogan::io::data::{Binarize, Dataset};
 use nanogan::io::image::{grid, npy_f32, png_grey};
 use nanogan::{Error, Gpu, Init, Result};
 use std::io::Write;
@@ -21,9 +21,15 @@ Train a GAN on MNIST-format images with nanogan.
 USAGE: cargo run --release --example train -- [OPTIONS]
 
   --model mlp|dcgan     model pair (default mlp)
-  --loss lsgan|bgan|gan|mmgan
+  --loss lsgan|bgan|gan|mmgan|bgan-discrete
                         GAN objective (default lsgan); gan is the non-saturating form,
-                        mmgan the original minimax one (its G gradient vanishes early)
+                        mmgan the original minimax one (its G gradient vanishes early);
+                        bgan-discrete learns binary images with a Bernoulli generator
+  --bgan-samples M      bgan-discrete: binary samples per noise vector (default 20)
+  --binarize threshold|stochastic|off
+                        binary real images: pixel >= 128, or +1 with probability
+                        pixel/255 drawn afresh each batch (default threshold for
+                        bgan-discrete, off otherwise)
   --a A --b B --c C     LSGAN codes (default 0 1 1; also try -1 1 0)
   --steps N             iterations (default 3000)
   --batch N             batch size (default 64)
@@ -77,6 +83,7 @@ fn parse_args() -> Result<Option<Args>> {
     let mut init: Option<Init> = None;
     let (mut la, mut lb, mut lc) = (0.0f32, 1.0f32, 1.0f32);
     let mut loss = "lsgan".to_string();
+    let (mut binarize, mut samples) = (None, DEFAULT_BGAN_SAMPLES);
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| Error::Param(format!("{flag} needs a value (see --help)")));
@@ -123,13 +130,17 @@ fn parse_args() -> Result<Option<Args>> {
             "--npy" => a.npy = num(&flag, value()?)?,
             "--f16" => a.f16 = true,
             "--quiet" => a.quiet = true,
+            "--binarize" => binarize = Some(Binarize::parse(&value()?)?),
+            "--bgan-samples" => samples = num(&flag, value()?)?,
             other => return Err(Error::Param(format!("unknown option '{other}' (see --help)"))),
         }
     }
     a.config.loss = match GanLoss::parse(&loss)? {
         GanLoss::Lsgan { .. } => GanLoss::Lsgan { a: la, b: lb, c: lc },
+        GanLoss::BganDiscrete { .. } => GanLoss::BganDiscrete { samples },
         other => other,
     };
+    a.config.binarize = binarize.unwrap_or(a.config.loss.default_binarize());
     a.config.init = init.unwrap_or(a.config.model.default_init());
     a.config.validate()?;
     Ok(Some(a))

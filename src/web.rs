@@ -228,7 +228,7 @@ impl Lab {
             return Ok("trainer".into());
         }
         let config = Config::from_checkpoint(&c).map_err(|e| js(with_name(e, name)))?;
-        let g = config.model.generator(&self.gpu, config.z, config.init, config.seed).map_err(js)?;
+        let g = config.generator(&self.gpu).map_err(js)?;
         c.restore(&self.gpu, &g).map_err(|e| js(with_name(e, name)))?;
         *self.pretrained.borrow_mut() = Some(Generator { g, config });
         Ok("generator".into())
@@ -287,7 +287,9 @@ impl Lab {
                 JsError::new("no pretrained generator is loaded (or it is busy); load a .safetensors file first")
             })?;
             let noise = z(&p.config);
+            let view = train::View::Binary { seed: p.config.seed };
             let images = train::sample(&self.gpu, &p.g, p.config.z, &noise).await;
+            let images = images.map(|raw| train::images(raw, p.config.loss.head(), view));
             self.pretrained.replace(Some(p));
             images
         };

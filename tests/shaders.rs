@@ -23,6 +23,7 @@ fn rust_uniform_size(name: &str) -> Option<usize> {
         "ActivationParams" => size_of::<nanogan::nn::activation::ActivationParams>(),
         "UpsampleParams" => size_of::<nanogan::nn::upsample::UpsampleParams>(),
         "ColumnsParams" => size_of::<nanogan::gpu::conv_gemm::ColumnsParams>(),
+        "DiscreteParams" => size_of::<nanogan::gan::discrete::DiscreteParams>(),
         _ => return None,
     })
 }

@@ -141,7 +141,7 @@ fn sample_case(name: &str, preset: Preset, batch: usize, runs: usize) -> Result<
     let gpu = Gpu::new_blocking()?;
     let config = Config::for_model(preset);
     let before = gpu.allocated_bytes();
-    let g = preset.generator(&gpu, config.z, config.init, config.seed)?;
+    let g = config.generator(&gpu)?;
     let acts = g.inference_activations(&gpu, batch)?;
     acts.input().write(&gpu, &fixed_noise(1, batch, config.z))?;
     let plan = gpu.record_settled(|| {

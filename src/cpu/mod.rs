@@ -5,6 +5,7 @@ pub mod activation;
 pub mod adam;
 pub mod batch_norm;
 pub mod conv;
+pub mod discrete;
 pub mod dropout;
 pub mod gather;
 pub mod linear;

@@ -3,9 +3,12 @@
 
 use crate::error::{Error, Result};
 use crate::gan::loss::Term;
-use crate::gan::presets::Preset;
+use crate::gan::presets::{Head, Preset};
+use crate::gpu::Gpu;
 use crate::io::checkpoint::Checkpoint;
+use crate::io::data::Binarize;
 use crate::nn::init::Init;
+use crate::nn::model::Sequential;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum GanLoss {
@@ -21,16 +24,59 @@ pub enum GanLoss {
     /// Goodfellow's original minimax GAN: G minimises E[log(1 − D(G(z)))], whose gradient
     /// vanishes while D rejects the fakes confidently (why the non-saturating form exists).
     Minimax,
+    /// Boundary-seeking GAN for discrete data: G outputs Bernoulli logits, `samples` binary
+    /// images are drawn per noise vector, D is the usual BCE classifier, and G minimises the
+    /// importance-weighted negative log-likelihood of its own samples (src/gan/discrete.rs).
+    BganDiscrete { samples: usize },
 }
 
+/// Samples per noise vector of `bgan-discrete` when none is given (the paper's M = 20).
+pub const DEFAULT_BGAN_SAMPLES: usize = 20;
+/// A bound that keeps the D pass over N·M samples within reason.
+pub const MAX_BGAN_SAMPLES: usize = 1024;
+
 impl GanLoss {
-    /// (D's term on real data, D's term on fakes, G's term).
-    pub fn terms(self) -> (Term, Term, Term) {
+    /// (D's term on real data, D's term on fakes).
+    pub fn d_terms(self) -> (Term, Term) {
         match self {
-            GanLoss::Lsgan { a, b, c } => (Term::LeastSquares(b), Term::LeastSquares(a), Term::LeastSquares(c)),
-            GanLoss::Bgan => (Term::BceLogits(1.0), Term::BceLogits(0.0), Term::LeastSquares(0.0)),
-            GanLoss::Standard => (Term::BceLogits(1.0), Term::BceLogits(0.0), Term::BceLogits(1.0)),
-            GanLoss::Minimax => (Term::BceLogits(1.0), Term::BceLogits(0.0), Term::NegBceLogits(0.0)),
+            GanLoss::Lsgan { a, b, .. } => (Term::LeastSquares(b), Term::LeastSquares(a)),
+            _ => (Term::BceLogits(1.0), Term::BceLogits(0.0)),
+        }
+    }
+
+    /// G's term on D's output for its samples; `None` for `BganDiscrete`, whose generator loss
+    /// is not a function of D's output alone.
+    pub fn g_term(self) -> Option<Term> {
+        match self {
+            GanLoss::Lsgan { c, .. } => Some(Term::LeastSquares(c)),
+            GanLoss::Bgan => Some(Term::LeastSquares(0.0)),
+            GanLoss::Standard => Some(Term::BceLogits(1.0)),
+            GanLoss::Minimax => Some(Term::NegBceLogits(0.0)),
+            GanLoss::BganDiscrete { .. } => None,
+        }
+    }
+
+    /// Thresholded data for a loss of discrete data, grey levels for the others.
+    pub fn default_binarize(self) -> Binarize {
+        match self {
+            GanLoss::BganDiscrete { .. } => Binarize::Threshold,
+            _ => Binarize::Off,
+        }
+    }
+
+    /// The generator head this loss trains.
+    pub fn head(self) -> Head {
+        match self {
+            GanLoss::BganDiscrete { .. } => Head::BernoulliLogits,
+            _ => Head::Tanh,
+        }
+    }
+
+    /// Binary samples per noise vector for a loss of discrete data, else `None`.
+    pub fn discrete_samples(self) -> Option<usize> {
+        match self {
+            GanLoss::BganDiscrete { samples } => Some(samples),
+            _ => None,
         }
     }
 
@@ -40,17 +86,19 @@ impl GanLoss {
             GanLoss::Bgan => "bgan",
             GanLoss::Standard => "gan",
             GanLoss::Minimax => "mmgan",
+            GanLoss::BganDiscrete { .. } => "bgan-discrete",
         }
     }
 
-    /// `lsgan` (a=0, b=1, c=1), `bgan`, `gan`, `mmgan`.
+    /// `lsgan` (a=0, b=1, c=1), `bgan`, `gan`, `mmgan`, `bgan-discrete` (20 samples).
     pub fn parse(s: &str) -> Result<GanLoss> {
         match s {
             "lsgan" => Ok(GanLoss::Lsgan { a: 0.0, b: 1.0, c: 1.0 }),
             "bgan" => Ok(GanLoss::Bgan),
             "gan" | "standard" => Ok(GanLoss::Standard),
             "mmgan" | "minimax" => Ok(GanLoss::Minimax),
-            _ => Err(Error::Param(format!("unknown loss '{s}' (expected lsgan, bgan, gan or mmgan)"))),
+            "bgan-discrete" => Ok(GanLoss::BganDiscrete { samples: DEFAULT_BGAN_SAMPLES }),
+            _ => Err(Error::Param(format!("unknown loss '{s}' (expected lsgan, bgan, gan, mmgan or bgan-discrete)"))),
         }
     }
 }
@@ -73,6 +121,8 @@ pub struct Config {
     pub init: Init,
     /// Iterations between loss read-backs.
     pub log_every: usize,
+    /// Real images as grey levels or binary (`bgan-discrete` needs binary ones).
+    pub binarize: Binarize,
 }
 
 impl Default for Config {
@@ -91,12 +141,18 @@ impl Default for Config {
             seed: 0,
             init: Init::Torch,
             log_every: 10,
+            binarize: Binarize::Off,
         }
     }
 }
 
 impl Config {
     /// The defaults for a preset (its usual initialisation).
+    /// The generator this config trains, initialised from its seed.
+    pub fn generator(&self, gpu: &Gpu) -> Result<Sequential> {
+        self.model.generator(gpu, self.z, self.init, self.seed, self.loss.head())
+    }
+
     pub fn for_model(model: Preset) -> Config {
         Config { model, init: model.default_init(), ..Config::default() }
     }
@@ -120,6 +176,18 @@ impl Config {
                 return bad("LSGAN codes a, b, c must be finite");
             }
         }
+        if let GanLoss::BganDiscrete { samples } = self.loss {
+            if !(1..=MAX_BGAN_SAMPLES).contains(&samples) {
+                return Err(Error::Param(format!(
+                    "bgan-discrete draws 1 to {MAX_BGAN_SAMPLES} samples per noise vector, not {samples}"
+                )));
+            }
+            if self.binarize == Binarize::Off {
+                return bad(
+                    "bgan-discrete learns binary images: binarize the data (--binarize threshold or stochastic)",
+                );
+            }
+        }
         Ok(())
     }
 
@@ -134,7 +202,7 @@ impl Config {
             Init::Dcgan => "dcgan",
         };
         format!(
-            "model={} loss={} a={a} b={b} c={c} z={} batch={} lr_d={} lr_g={} beta1={} beta2={} eps={} d_steps={} seed={} init={init} log_every={}",
+            "model={} loss={} a={a} b={b} c={c} z={} batch={} lr_d={} lr_g={} beta1={} beta2={} eps={} d_steps={} seed={} init={init} log_every={} binarize={} bgan_samples={}",
             self.model.name(),
             self.loss.name(),
             self.z,
@@ -146,7 +214,9 @@ impl Config {
             self.eps,
             self.d_steps,
             self.seed,
-            self.log_every
+            self.log_every,
+            self.binarize.name(),
+            self.loss.discrete_samples().unwrap_or(DEFAULT_BGAN_SAMPLES)
         )
     }
 
@@ -154,6 +224,7 @@ impl Config {
         let mut c = Config::default();
         let (mut a, mut b, mut cc) = (0.0, 1.0, 1.0);
         let mut loss = "lsgan".to_string();
+        let (mut binarize, mut samples) = (None, DEFAULT_BGAN_SAMPLES);
         for pair in text.split_whitespace() {
             let (k, v) =
                 pair.split_once('=').ok_or_else(|| Error::Format(format!("config entry '{pair}' is not key=value")))?;
@@ -175,13 +246,17 @@ impl Config {
                 "seed" => c.seed = v.parse().map_err(|_| Error::Format(format!("config seed={v}: not an integer")))?,
                 "init" => c.init = if v == "dcgan" { Init::Dcgan } else { Init::Torch },
                 "log_every" => c.log_every = num(v)? as usize,
+                "binarize" => binarize = Some(Binarize::parse(v)?),
+                "bgan_samples" => samples = num(v)? as usize,
                 _ => return Err(Error::Format(format!("unknown config key '{k}'"))),
             }
         }
         c.loss = match GanLoss::parse(&loss)? {
             GanLoss::Lsgan { .. } => GanLoss::Lsgan { a, b, c: cc },
+            GanLoss::BganDiscrete { .. } => GanLoss::BganDiscrete { samples },
             other => other,
         };
+        c.binarize = binarize.unwrap_or(c.loss.default_binarize());
         c.validate()?;
         Ok(c)
     }

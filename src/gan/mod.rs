@@ -2,6 +2,7 @@
 //! that records a whole iteration into one submit.
 
 pub mod config;
+pub mod discrete;
 pub mod loss;
 pub mod presets;
 pub mod train;

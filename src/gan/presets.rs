@@ -38,11 +38,12 @@ impl Preset {
         }
     }
 
-    /// G: z (N, Z) → image (N, 1, 28, 28) for dcgan, (N, 784) for mlp.
-    pub fn generator(self, gpu: &Gpu, z: usize, init: Init, seed: u64) -> Result<Sequential> {
+    /// G: z (N, Z) → image (N, 1, 28, 28) for dcgan, (N, 784) for mlp: through tanh into
+    /// [−1, 1], or, with `Head::BernoulliLogits`, the last layer's output as per-pixel logits.
+    pub fn generator(self, gpu: &Gpu, z: usize, init: Init, seed: u64, head: Head) -> Result<Sequential> {
         let b = SequentialBuilder::new(gpu, "generator", &[z], init, seed);
         let lrelu = Act::LeakyRelu(0.2);
-        match self {
+        let body = match self {
             Preset::Mlp => b
                 .linear(128)?
                 .act(lrelu)?
@@ -55,9 +56,7 @@ impl Preset {
                 .linear(1024)?
                 .batch_norm()?
                 .act(lrelu)?
-                .linear(784)?
-                .act(Act::Tanh)?
-                .build(),
+                .linear(784)?,
             Preset::Dcgan => b
                 .linear(128 * 7 * 7)?
                 .batch_norm()?
@@ -66,9 +65,11 @@ impl Preset {
                 .conv_transpose2d(64, 4, 2, 1)?
                 .batch_norm()?
                 .act(Act::Relu)?
-                .conv_transpose2d(1, 4, 2, 1)?
-                .act(Act::Tanh)?
-                .build(),
+                .conv_transpose2d(1, 4, 2, 1)?,
+        };
+        match head {
+            Head::Tanh => body.act(Act::Tanh)?.build(),
+            Head::BernoulliLogits => body.build(),
         }
     }
 
@@ -95,4 +96,13 @@ impl Preset {
                 .build(),
         }
     }
+}
+
+/// What a generator's last layer produces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Head {
+    /// Images in [−1, 1].
+    Tanh,
+    /// Logits of independent Bernoulli pixels (binary images, `bgan-discrete`).
+    BernoulliLogits,
 }

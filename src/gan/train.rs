@@ -8,7 +8,9 @@
 
 use crate::error::{Error, Result};
 use crate::gan::config::Config;
+use crate::gan::discrete::{record_samples, GeneratorLoss};
 use crate::gan::loss;
+use crate::gan::presets::Head;
 use crate::gpu::random::fill_normal;
 use crate::gpu::step::{Plan, Step};
 use crate::gpu::tensor::Tensor;
@@ -22,8 +24,13 @@ use crate::nn::model::{Activations, Sequential, Shared};
 const STREAM_D_NOISE: u32 = 1;
 const STREAM_G_NOISE: u32 = 2;
 const STREAM_DATA: u32 = 3;
+const STREAM_BINARIZE: u32 = 4;
+const STREAM_D_SAMPLES: u32 = 5;
+const STREAM_G_SAMPLES: u32 = 6;
 /// Host-side stream of the fixed noise used for sample grids.
 pub const STREAM_FIXED_NOISE: u32 = 99;
+/// Host-side stream of the binary draws that show a Bernoulli generator's samples.
+const STREAM_VIEW_SAMPLES: u32 = 98;
 /// `pass` of each discriminator forward in one iteration (separate dropout masks).
 const PASS_REAL: u32 = 0;
 const PASS_FAKE: u32 = 1;
@@ -54,7 +61,16 @@ pub struct Trainer {
     pending: u64,
     /// Where x_real and the noise come from.
     inputs: Inputs,
-    _acts: [Activations; 3],
+    _acts: [Option<Activations>; 4],
+}
+
+/// What the discrete BGAN adds: M samples per noise vector and D's pass over all of them.
+struct Discrete {
+    m: usize,
+    /// (N·M, ...) binary images, sample m of noise row n at row n·M + m.
+    samples: Tensor,
+    acts: Activations,
+    loss: GeneratorLoss,
 }
 
 /// Batches and noise drawn on the GPU from the dataset, or written by the host each iteration
@@ -99,7 +115,7 @@ impl Trainer {
 
     fn build(gpu: &Gpu, config: Config, data: Option<GpuDataset>) -> Result<Trainer> {
         config.validate()?;
-        let g = config.model.generator(gpu, config.z, config.init, config.seed)?;
+        let g = config.generator(gpu)?;
         let d = config.model.discriminator(gpu, config.init, config.seed)?;
         let n = config.batch;
         let inputs = match data {
@@ -112,7 +128,9 @@ impl Trainer {
         };
 
         // The fake image and its gradient are shared: G's output is D's input, and D's input
-        // gradient (computed with D frozen) is G's output gradient.
+        // gradient (computed with D frozen) is G's output gradient. For discrete data G's output
+        // is logits, D sees binary samples of them, and the gradient reaches the logits from
+        // the importance-weighted loss instead.
         let g_out = g.shapes(n)?.pop().unwrap_or_default();
         let x_fake = Tensor::zeros(gpu, &g_out)?;
         let dx_fake = Tensor::zeros(gpu, &g_out)?;
@@ -123,12 +141,22 @@ impl Trainer {
         let g_acts =
             g.activations(gpu, n, Shared { output: Some(&x_fake), output_grad: Some(&dx_fake), ..Default::default() })?;
         let real = d.activations(gpu, n, Shared { input: Some(&x_real), ..Default::default() })?;
+        let discrete = match config.loss.discrete_samples() {
+            None => None,
+            Some(m) => {
+                let samples = Tensor::zeros(gpu, &[&[n * m][..], &g_out[1..]].concat())?;
+                let acts = d.activations(gpu, n * m, Shared { input: Some(&samples), ..Default::default() })?;
+                let loss = GeneratorLoss::new(gpu, n, x_fake.len() / n, m)?;
+                Some(Discrete { m, samples, acts, loss })
+            }
+        };
         // The real and the fake pass of D run one after the other, so they share activations.
         let fake = d.activations_like(&real, &x_fake, Some(&dx_fake))?;
+        let fake = if discrete.is_none() { Some(fake) } else { None };
         let idx = gpu.storage("batch indices", (n * 4) as u64)?;
         let losses = gpu.storage("losses", 8)?;
         let history = gpu.storage("loss history", (config.log_every * 8) as u64)?;
-        let (real_term, fake_term, gen_term) = config.loss.terms();
+        let (real_term, fake_term) = config.loss.d_terms();
         let adam_d = Adam::new(config.lr_d, config.beta1, config.beta2, config.eps)?;
         let adam_g = Adam::new(config.lr_g, config.beta1, config.beta2, config.eps)?;
         let seed = config.seed;
@@ -142,7 +170,8 @@ impl Trainer {
             match &inputs {
                 Inputs::Gpu(data) => {
                     data.record_indices(&mut s, &idx, n, seed, STREAM_DATA, &d.arena.clock, 0)?;
-                    data.record_batch(&mut s, &x_real, &idx)?;
+                    let clock = &d.arena.clock;
+                    data.record_binary_batch(&mut s, &x_real, &idx, config.binarize, seed, STREAM_BINARIZE, clock, 0)?;
                     fill_normal(&mut s, g_acts.input(), 0.0, 1.0, seed, STREAM_D_NOISE, &d.arena.clock, 0)?;
                 }
                 Inputs::Host { z_d, .. } => s.copy(&z_d.buf, 0, &g_acts.input().buf, 0, (z_d.len() * 4) as u64),
@@ -151,9 +180,18 @@ impl Trainer {
             d.forward(&mut s, &real, true, PASS_REAL)?;
             loss::record(&mut s, real_term, real.output_grad()?, &losses, 0, false, real.output(), None)?;
             d.backward(&mut s, &real, false, false)?;
-            d.forward(&mut s, &fake, true, PASS_FAKE)?;
-            loss::record(&mut s, fake_term, fake.output_grad()?, &losses, 0, true, fake.output(), None)?;
-            d.backward(&mut s, &fake, false, false)?;
+            // D's fakes: G's images, or M binary samples of G's logits per noise vector.
+            let fake_pass = match (&discrete, &fake) {
+                (Some(q), _) => {
+                    record_samples(&mut s, &q.samples, &x_fake, q.m, seed, STREAM_D_SAMPLES, &d.arena.clock, 0)?;
+                    &q.acts
+                }
+                (None, Some(fake)) => fake,
+                (None, None) => return Err(no_fake_pass()),
+            };
+            d.forward(&mut s, fake_pass, true, PASS_FAKE)?;
+            loss::record(&mut s, fake_term, fake_pass.output_grad()?, &losses, 0, true, fake_pass.output(), None)?;
+            d.backward(&mut s, fake_pass, false, false)?;
             adam_d.step(&mut s, &d.arena)?;
             let d_plan = s.finish();
 
@@ -167,9 +205,20 @@ impl Trainer {
                 Inputs::Host { z_g, .. } => s.copy(&z_g.buf, 0, &g_acts.input().buf, 0, (z_g.len() * 4) as u64),
             }
             g.forward(&mut s, &g_acts, true, 0)?;
-            d.forward(&mut s, &fake, true, PASS_GEN)?;
-            loss::record(&mut s, gen_term, fake.output_grad()?, &losses, 1, false, fake.output(), None)?;
-            d.backward(&mut s, &fake, true, true)?;
+            match (&discrete, &fake, config.loss.g_term()) {
+                (None, Some(fake), Some(gen_term)) => {
+                    d.forward(&mut s, fake, true, PASS_GEN)?;
+                    loss::record(&mut s, gen_term, fake.output_grad()?, &losses, 1, false, fake.output(), None)?;
+                    d.backward(&mut s, fake, true, true)?;
+                }
+                (Some(q), _, _) => {
+                    // D only weighs the samples: no gradient flows through it or them.
+                    record_samples(&mut s, &q.samples, &x_fake, q.m, seed, STREAM_G_SAMPLES, &g.arena.clock, 0)?;
+                    d.forward(&mut s, &q.acts, true, PASS_GEN)?;
+                    q.loss.record(&mut s, &dx_fake, &losses, 1, &x_fake, &q.samples, q.acts.output())?;
+                }
+                (None, _, _) => return Err(no_fake_pass()),
+            }
             g.backward(&mut s, &g_acts, false, false)?;
             adam_g.step(&mut s, &g.arena)?;
             let g_plan = s.finish();
@@ -195,7 +244,7 @@ impl Trainer {
             history,
             pending: 0,
             inputs,
-            _acts: [g_acts, real, fake],
+            _acts: [Some(g_acts), Some(real), fake, discrete.map(|q| q.acts)],
         })
     }
 
@@ -229,14 +278,22 @@ impl Trainer {
     /// FLOPs of one iteration's matrix products (see `Flops`), counted for what `build` records:
     /// each D step runs G forward, then D forward and backward (weights, no input gradient) on
     /// the real and on the fake batch; the G step runs G forward, D forward, D backward frozen
-    /// (input gradient only) and G backward (weights, no gradient of the noise).
+    /// (input gradient only) and G backward (weights, no gradient of the noise). The discrete
+    /// BGAN's fake batch is its N·M samples, and its G step has no D backward.
     pub fn iteration_flops(&self) -> Result<f64> {
         let (g, d, n) = (&self.g, &self.d, self.config.batch);
-        let d_step = g.forward_flops(n)? + 2.0 * (d.forward_flops(n)? + d.backward_flops(n, false, false)?);
-        let g_step = g.forward_flops(n)?
-            + d.forward_flops(n)?
-            + d.backward_flops(n, true, true)?
-            + g.backward_flops(n, false, false)?;
+        let d_pass = |rows| -> Result<f64> { Ok(d.forward_flops(rows)? + d.backward_flops(rows, false, false)?) };
+        let (d_step, g_step) = match self.config.loss.discrete_samples() {
+            None => (
+                g.forward_flops(n)? + 2.0 * d_pass(n)?,
+                g.forward_flops(n)? + d.forward_flops(n)? + d.backward_flops(n, true, true)?,
+            ),
+            // D learns from the N·M samples, and only weighs them (forward) for G.
+            Some(m) => {
+                (g.forward_flops(n)? + d_pass(n)? + d_pass(n * m)?, g.forward_flops(n)? + d.forward_flops(n * m)?)
+            }
+        };
+        let g_step = g_step + g.backward_flops(n, false, false)?;
         Ok(self.config.d_steps as f64 * d_step + g_step)
     }
 
@@ -285,9 +342,15 @@ impl Trainer {
         Ok(())
     }
 
-    /// Generator outputs for the given noise (N·Z values), in eval mode, as (N, 28·28) in [−1, 1].
+    /// Generator samples for the given noise (N·Z values), in eval mode, as (N, 28·28) in
+    /// [−1, 1]; binary ones (drawn with the config's seed) for a Bernoulli generator.
     pub async fn sample(&self, gpu: &Gpu, z: &[f32]) -> Result<Vec<f32>> {
-        sample(gpu, &self.g, self.config.z, z).await
+        self.sample_view(gpu, z, View::Binary { seed: self.config.seed }).await
+    }
+
+    /// `sample` with a choice of what a Bernoulli generator shows (ignored for tanh heads).
+    pub async fn sample_view(&self, gpu: &Gpu, z: &[f32], view: View) -> Result<Vec<f32>> {
+        Ok(images(sample(gpu, &self.g, self.config.z, z).await?, self.config.loss.head(), view))
     }
 
     /// Captures everything needed to resume: weights, running stats, Adam moments, clocks,
@@ -318,7 +381,45 @@ impl Trainer {
     }
 }
 
-/// Runs a generator on `z` (N·Z values) in eval mode: (N·28·28) values in [−1, 1].
+fn no_fake_pass() -> Error {
+    Error::Param("a continuous loss needs D's fake-batch activations and a generator term".into())
+}
+
+/// What a Bernoulli generator's samples show.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    /// ±1 pixels drawn from the probabilities with the host's Philox stream keyed on `seed`,
+    /// so a grid is the same on every platform.
+    Binary { seed: u64 },
+    /// Each pixel's probability σ(logit), mapped to [−1, 1]: the mean of the binary samples.
+    Mean,
+}
+
+/// A generator's raw outputs as images in [−1, 1]: tanh outputs as they are, Bernoulli logits
+/// as `view` says.
+pub fn images(outputs: Vec<f32>, head: Head, view: View) -> Vec<f32> {
+    let sigmoid = |l: f32| 1.0 / (1.0 + (-l as f64).exp());
+    match (head, view) {
+        (Head::Tanh, _) => outputs,
+        (Head::BernoulliLogits, View::Mean) => outputs.iter().map(|&l| (2.0 * sigmoid(l) - 1.0) as f32).collect(),
+        (Head::BernoulliLogits, View::Binary { seed }) => outputs
+            .iter()
+            .enumerate()
+            .map(|(i, &l)| {
+                let u =
+                    crate::cpu::random::to_unit(crate::cpu::random::draw(seed, STREAM_VIEW_SAMPLES, 0, i as u32)[0]);
+                if u < sigmoid(l) {
+                    1.0
+                } else {
+                    -1.0
+                }
+            })
+            .collect(),
+    }
+}
+
+/// Runs a generator on `z` (N·Z values) in eval mode: its raw outputs, (N·28·28) values in
+/// [−1, 1] for a tanh head, logits for a Bernoulli one (see `images`).
 pub async fn sample(gpu: &Gpu, g: &Sequential, z_dim: usize, z: &[f32]) -> Result<Vec<f32>> {
     if z_dim == 0 || z.is_empty() || !z.len().is_multiple_of(z_dim) {
         return Err(Error::Shape(format!("{} noise values do not form rows of Z = {z_dim}", z.len())));

@@ -24,10 +24,11 @@ pub enum Family {
     Adam,
     Loss,
     Gather,
+    Discrete,
 }
 
 impl Family {
-    pub const ALL: [Family; 11] = [
+    pub const ALL: [Family; 12] = [
         Family::Matmul,
         Family::Reduce,
         Family::Columns,
@@ -39,6 +40,7 @@ impl Family {
         Family::Adam,
         Family::Loss,
         Family::Gather,
+        Family::Discrete,
     ];
 
     pub fn name(self) -> &'static str {
@@ -54,6 +56,7 @@ impl Family {
             Family::Adam => "adam",
             Family::Loss => "loss",
             Family::Gather => "gather",
+            Family::Discrete => "discrete",
         }
     }
 
@@ -71,6 +74,7 @@ impl Family {
             Family::Adam => family_source!("adam.wgsl"),
             Family::Loss => family_source!("loss.wgsl"),
             Family::Gather => family_source!("gather.wgsl"),
+            Family::Discrete => family_source!("discrete.wgsl"),
         }
     }
 }
@@ -143,10 +147,20 @@ pub enum Kernel {
     GatherIndices,
     /// Bytes of the chosen images to f32 in [−1, 1].
     GatherBatch,
+    /// Bytes of the chosen images to ±1, thresholded or drawn (`Binarize`).
+    GatherBatchBinary,
+    /// M binary images per row of Bernoulli logits (discrete BGAN).
+    DiscreteSample,
+    /// Importance weights: a softmax of D's logits over each row's M samples.
+    DiscreteWeights,
+    /// The discrete BGAN generator loss's per-pixel terms and its gradient in the logits.
+    DiscreteBwd,
+    /// The sum of those terms into the loss slot.
+    DiscreteLossSum,
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 47] = [
+    pub const ALL: [Kernel; 52] = [
         Kernel::Gemm,
         Kernel::GemmVec4 { a_along_k: true, b_along_n: true, epilogue: GemmEpilogue::Any },
         Kernel::GemmVec4 { a_along_k: true, b_along_n: true, epilogue: GemmEpilogue::Plain },
@@ -194,6 +208,11 @@ impl Kernel {
         Kernel::Loss,
         Kernel::GatherIndices,
         Kernel::GatherBatch,
+        Kernel::GatherBatchBinary,
+        Kernel::DiscreteSample,
+        Kernel::DiscreteWeights,
+        Kernel::DiscreteBwd,
+        Kernel::DiscreteLossSum,
     ];
 
     pub fn entry(self) -> &'static str {
@@ -242,6 +261,11 @@ impl Kernel {
             Kernel::Loss => "loss_fwd_bwd",
             Kernel::GatherIndices => "gather_indices",
             Kernel::GatherBatch => "gather_batch",
+            Kernel::GatherBatchBinary => "gather_batch_binary",
+            Kernel::DiscreteSample => "discrete_sample",
+            Kernel::DiscreteWeights => "discrete_weights",
+            Kernel::DiscreteBwd => "discrete_bwd",
+            Kernel::DiscreteLossSum => "discrete_loss_sum",
         }
     }
 
@@ -271,7 +295,10 @@ impl Kernel {
             Kernel::RandomUniform | Kernel::RandomNormal | Kernel::ClockTick => Family::Random,
             Kernel::AdamStep | Kernel::SgdStep => Family::Adam,
             Kernel::Loss => Family::Loss,
-            Kernel::GatherIndices | Kernel::GatherBatch => Family::Gather,
+            Kernel::GatherIndices | Kernel::GatherBatch | Kernel::GatherBatchBinary => Family::Gather,
+            Kernel::DiscreteSample | Kernel::DiscreteWeights | Kernel::DiscreteBwd | Kernel::DiscreteLossSum => {
+                Family::Discrete
+            }
         }
     }
 }

@@ -5,6 +5,7 @@
 use crate::error::io_error;
 use crate::error::{Error, Result};
 use crate::gpu::kernels::{grid_1d, Kernel, WG};
+use crate::gpu::random::check_slot;
 use crate::gpu::step::Step;
 use crate::gpu::tensor::{expect_shape, Tensor};
 use crate::gpu::Gpu;
@@ -180,7 +181,39 @@ pub struct GatherParams {
     pub seed_lo: u32,
     pub seed_hi: u32,
     pub clock_slot: u32,
-    pub _pad: u32,
+    /// 0 for gather_batch; `Binarize as u32` for gather_batch_binary.
+    pub binarize: u32,
+}
+
+/// How real images become binary ones for models of discrete data (`gather_batch_binary`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Binarize {
+    /// Grey levels scaled to [−1, 1].
+    #[default]
+    Off = 0,
+    /// ±1 by thresholding intensity at ½ (pixel ≥ 128): the same image every time it is drawn.
+    Threshold = 1,
+    /// +1 with probability pixel/255, drawn afresh each time the image is in a batch.
+    Stochastic = 2,
+}
+
+impl Binarize {
+    pub fn name(self) -> &'static str {
+        match self {
+            Binarize::Off => "off",
+            Binarize::Threshold => "threshold",
+            Binarize::Stochastic => "stochastic",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Binarize> {
+        match s {
+            "off" | "none" => Ok(Binarize::Off),
+            "threshold" => Ok(Binarize::Threshold),
+            "stochastic" => Ok(Binarize::Stochastic),
+            _ => Err(Error::Param(format!("unknown binarization '{s}' (expected off, threshold or stochastic)"))),
+        }
+    }
 }
 
 impl GpuDataset {
@@ -214,6 +247,30 @@ impl GpuDataset {
         s.dispatch(Kernel::GatherBatch, &p, &[&x.buf, &self.images, idx], grid_1d(x.len() as u64, WG))
     }
 
+    /// Records x = the images at `idx` as ±1 pixels (see `Binarize`); stochastic draws come from
+    /// (seed, stream, clock[slot]).   x: (B, 1, H, W)   idx: (B) u32
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_binary_batch(
+        &self,
+        s: &mut Step,
+        x: &Tensor,
+        idx: &wgpu::Buffer,
+        binarize: Binarize,
+        seed: u64,
+        stream: u32,
+        clock: &wgpu::Buffer,
+        slot: u32,
+    ) -> Result<()> {
+        let batch = x.shape.first().copied().unwrap_or(0);
+        expect_shape("gathered batch", x, &[batch, 1, self.h, self.w])?;
+        if binarize == Binarize::Off {
+            return self.record_batch(s, x, idx);
+        }
+        check_slot(clock, slot)?;
+        let p = GatherParams { binarize: binarize as u32, ..self.params(batch, seed, stream, slot) };
+        s.dispatch(Kernel::GatherBatchBinary, &p, &[&x.buf, &self.images, idx, clock], grid_1d(x.len() as u64, WG))
+    }
+
     fn params(&self, batch: usize, seed: u64, stream: u32, slot: u32) -> GatherParams {
         GatherParams {
             batch: batch as u32,
@@ -223,7 +280,7 @@ impl GpuDataset {
             seed_lo: seed as u32,
             seed_hi: (seed >> 32) as u32,
             clock_slot: slot,
-            _pad: 0,
+            binarize: 0,
         }
     }
 }

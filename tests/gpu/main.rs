@@ -6,6 +6,7 @@ mod support;
 mod adam;
 mod batch_norm;
 mod conv;
+mod discrete;
 mod elementwise;
 mod gather;
 mod linear;

@@ -6,6 +6,7 @@ mod fd;
 mod adam;
 mod batch_norm;
 mod conv;
+mod discrete;
 mod dropout;
 mod elementwise;
 mod linear;

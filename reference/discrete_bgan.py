@@ -1,0 +1,82 @@
+"""Golden values for the discrete BGAN generator loss (Hjelm et al., ICLR 2018, algorithm 1),
+written directly from the paper's formula with NumPy, independently of nanogan's rearranged
+form (src/cpu/discrete.rs, wgsl/discrete.wgsl):
+
+    w~[n, m] = exp(log w[n, m]) / sum_m' exp(log w[n, m']),   log w = D's logit = log D - log(1 - D)
+    L        = -(1/N) sum_n sum_m w~[n, m] * log g(x[n, m] | z_n)
+    log g    = sum_j x_j log sigmoid(l_j) + (1 - x_j) log(1 - sigmoid(l_j)),   x in {0, 1}
+
+and dL/dl by central finite differences of L (the weights do not depend on l). Inputs are fixed
+numbers from a seeded NumPy generator, rounded to f32 (what the GPU sees); outputs are f64.
+
+    python3 -m venv venv && venv/bin/pip install numpy
+    venv/bin/python reference/discrete_bgan.py      # rewrites tests/golden/discrete_bgan.safetensors
+"""
+
+import json
+import os
+import struct
+
+import numpy as np
+
+N, P, M = 4, 10, 6
+OUT = os.path.join(os.path.dirname(__file__), "..", "tests", "golden", "discrete_bgan.safetensors")
+
+
+def log_sigmoid(v):
+    # log sigmoid(v) = -log(1 + e^-v), computed without overflow for either sign.
+    return -np.logaddexp(0.0, -v)
+
+
+def generator_loss(logits, bits, d_logits):
+    """logits (N, P), bits (N, M, P) in {0, 1}, d_logits (N, M)."""
+    log_w = d_logits - np.logaddexp.reduce(d_logits, axis=1, keepdims=True)
+    w = np.exp(log_w)
+    l = logits[:, None, :]
+    log_g = np.sum(bits * log_sigmoid(l) + (1.0 - bits) * log_sigmoid(-l), axis=2)
+    return -np.sum(w * log_g) / logits.shape[0], w
+
+
+def main():
+    rng = np.random.default_rng(2018)
+    logits = (rng.normal(0.0, 3.0, size=(N, P))).astype(np.float32).astype(np.float64)
+    bits = (rng.random(size=(N, M, P)) < 0.4).astype(np.float64)
+    d_logits = (rng.normal(0.0, 8.0, size=(N, M))).astype(np.float32).astype(np.float64)
+    loss, w = generator_loss(logits, bits, d_logits)
+    grad = np.zeros_like(logits)
+    h = 1e-6
+    for i in np.ndindex(logits.shape):
+        up, down = logits.copy(), logits.copy()
+        up[i] += h
+        down[i] -= h
+        grad[i] = (generator_loss(up, bits, d_logits)[0] - generator_loss(down, bits, d_logits)[0]) / (2 * h)
+    tensors = {
+        # nanogan's layouts: samples as +-1 rows n*M + m, D's logits as (N*M, 1).
+        "logits": logits.astype("<f4"),
+        "samples": (2.0 * bits - 1.0).reshape(N * M, P).astype("<f4"),
+        "d_logits": d_logits.reshape(N * M, 1).astype("<f4"),
+        "weights": w.reshape(N * M).astype("<f8"),
+        "loss": np.array([loss], dtype="<f8"),
+        "grad": grad.astype("<f8"),
+    }
+    save_file(tensors, OUT, {"numpy": np.__version__, "shape": f"N={N} P={P} M={M}"})
+    print(f"wrote {os.path.normpath(OUT)}: loss {loss:.12f}")
+
+
+def save_file(tensors, path, metadata):
+    """safetensors with sorted keys, so every run writes the same bytes."""
+    header, offset, blobs = {"__metadata__": dict(sorted(metadata.items()))}, 0, []
+    for name in sorted(tensors):
+        x = np.ascontiguousarray(tensors[name])
+        dtype = {"<f4": "F32", "<f8": "F64"}[x.dtype.str]
+        header[name] = {"dtype": dtype, "shape": list(x.shape), "data_offsets": [offset, offset + x.nbytes]}
+        blobs.append(x.tobytes())
+        offset += x.nbytes
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+if __name__ == "__main__":
+    main()
