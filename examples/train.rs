@@ -84,11 +84,18 @@ fn parse_args() -> Result<Option<Args>> {
     let (mut la, mut lb, mut lc) = (0.0f32, 1.0f32, 1.0f32);
     let mut loss = "lsgan".to_string();
     let (mut binarize, mut samples) = (None, DEFAULT_BGAN_SAMPLES);
+    // Options that belong to one loss, so one given with another is refused, not ignored.
+    let mut loss_options: Vec<(String, &str)> = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| Error::Param(format!("{flag} needs a value (see --help)")));
         fn num<T: std::str::FromStr>(flag: &str, v: String) -> Result<T> {
             v.parse().map_err(|_| Error::Param(format!("{flag} {v}: not a valid number")))
+        }
+        match flag.as_str() {
+            "--a" | "--b" | "--c" => loss_options.push((flag.clone(), "lsgan")),
+            "--bgan-samples" => loss_options.push((flag.clone(), "bgan-discrete")),
+            _ => {}
         }
         match flag.as_str() {
             "--help" | "-h" => {
@@ -100,6 +107,8 @@ fn parse_args() -> Result<Option<Args>> {
             "--a" => la = num(&flag, value()?)?,
             "--b" => lb = num(&flag, value()?)?,
             "--c" => lc = num(&flag, value()?)?,
+            "--bgan-samples" => samples = num(&flag, value()?)?,
+            "--binarize" => binarize = Some(Binarize::parse(&value()?)?),
             "--steps" => a.steps = num(&flag, value()?)?,
             "--batch" => a.config.batch = num(&flag, value()?)?,
             "--z" => a.config.z = num(&flag, value()?)?,
@@ -130,12 +139,17 @@ fn parse_args() -> Result<Option<Args>> {
             "--npy" => a.npy = num(&flag, value()?)?,
             "--f16" => a.f16 = true,
             "--quiet" => a.quiet = true,
-            "--binarize" => binarize = Some(Binarize::parse(&value()?)?),
-            "--bgan-samples" => samples = num(&flag, value()?)?,
             other => return Err(Error::Param(format!("unknown option '{other}' (see --help)"))),
         }
     }
-    a.config.loss = match GanLoss::parse(&loss)? {
+    let parsed = GanLoss::parse(&loss)?;
+    if let Some((flag, owner)) = loss_options.iter().find(|(_, owner)| *owner != parsed.name()) {
+        return Err(Error::Param(format!(
+            "{flag} applies only to --loss {owner}, and this run's loss is {}; drop it or change --loss",
+            parsed.name()
+        )));
+    }
+    a.config.loss = match parsed {
         GanLoss::Lsgan { .. } => GanLoss::Lsgan { a: la, b: lb, c: lc },
         GanLoss::BganDiscrete { .. } => GanLoss::BganDiscrete { samples },
         other => other,

@@ -135,18 +135,23 @@ function settingsText() {
   let text = `model=${v("model")} loss=${loss} batch=${v("batch")} lr_d=${v("lr_d")} lr_g=${v("lr_g")}`;
   text += ` d_steps=${v("d_steps")} seed=${v("seed")} log_every=${MAX_CHUNK}`;
   if (loss === "lsgan") text += ` a=${v("a")} b=${v("b")} c=${v("c")}`;
+  if (loss === "bgan-discrete") text += ` bgan_samples=${v("bgan_samples")} binarize=${v("binarize")}`;
   return text;
 }
 
 function showLossCodes() {
   form.querySelector(".lsgan").hidden = form.elements.loss.value !== "lsgan";
+  form.querySelector(".discrete").hidden = form.elements.loss.value !== "bgan-discrete";
 }
 
 function applyConfig(text) {
   // Reflect a loaded checkpoint's config in the controls.
   const kv = Object.fromEntries(text.split(/\s+/).map((p) => p.split("=")));
-  for (const k of ["model", "loss", "a", "b", "c", "batch", "lr_d", "lr_g", "d_steps", "seed"]) {
-    if (kv[k] !== undefined && form.elements[k]) form.elements[k].value = kv[k];
+  for (const k of ["model", "loss", "a", "b", "c", "batch", "lr_d", "lr_g", "d_steps", "seed", "bgan_samples", "binarize"]) {
+    const el = form.elements[k];
+    // A select keeps its choice when the config names none of its options (binarize=off).
+    const offered = el && (el.tagName !== "SELECT" || [...el.options].some((o) => o.value === kv[k]));
+    if (kv[k] !== undefined && offered) el.value = kv[k];
   }
   showLossCodes();
   trainerConfig = settingsText();
@@ -265,27 +270,43 @@ function drawChart() {
     state.chartPoints = 0;
     return;
   }
-  // Robust y range: ignore the wildest 1% so one spike does not flatten the curves.
-  const values = pts.flatMap((p) => [p.d, p.g]).filter(Number.isFinite).sort((a, b) => a - b);
-  const q = (f) => values[Math.min(values.length - 1, Math.floor(f * (values.length - 1)))];
-  let lo = Math.min(0, q(0.005)), hi = q(0.995);
-  if (hi - lo < 1e-6) hi = lo + 1;
-  hi += 0.05 * (hi - lo);
+  // Robust y ranges: ignore the wildest 1% so one spike does not flatten the curves. When one
+  // loss lives on a far larger scale than the other (the discrete BGAN's G loss is a
+  // log-likelihood summed over 784 pixels), each gets its own axis: D left, G right.
+  const range = (keys) => {
+    const values = pts.flatMap((p) => keys.map((k) => p[k])).filter(Number.isFinite).sort((a, b) => a - b);
+    const q = (f) => values[Math.min(values.length - 1, Math.floor(f * (values.length - 1)))];
+    let lo = Math.min(0, q(0.005)), hi = q(0.995);
+    if (!(hi - lo >= 1e-6)) hi = lo + 1;
+    return [lo, hi + 0.05 * (hi - lo)];
+  };
+  const [dr, gr] = [range(["d"]), range(["g"])];
+  const split = Math.max(dr[1] - dr[0], gr[1] - gr[0]) > 10 * Math.min(dr[1] - dr[0], gr[1] - gr[0]);
+  const ranges = split ? { d: dr, g: gr } : { d: range(["d", "g"]), g: range(["d", "g"]) };
   const x0 = pts[0].step, x1 = Math.max(pts[pts.length - 1].step, x0 + 1);
   const X = (s) => L.left + ((s - x0) / (x1 - x0)) * (W - L.left - L.right);
-  const Y = (v) => H - L.bottom - ((Math.min(Math.max(v, lo), hi) - lo) / (hi - lo)) * (H - L.top - L.bottom);
+  const Y = (key, v) => {
+    const [lo, hi] = ranges[key];
+    return H - L.bottom - ((Math.min(Math.max(v, lo), hi) - lo) / (hi - lo)) * (H - L.top - L.bottom);
+  };
   // Axes and grid.
   ctx.strokeStyle = "#e4e4e0";
   ctx.fillStyle = "#777";
   ctx.lineWidth = 1;
+  const label = (v) => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(2));
   for (let i = 0; i <= 4; i++) {
-    const v = lo + ((hi - lo) * i) / 4;
+    const v = ranges.d[0] + ((ranges.d[1] - ranges.d[0]) * i) / 4;
     ctx.beginPath();
-    ctx.moveTo(L.left, Y(v));
-    ctx.lineTo(W - L.right, Y(v));
+    ctx.moveTo(L.left, Y("d", v));
+    ctx.lineTo(W - L.right, Y("d", v));
     ctx.stroke();
-    ctx.fillText(v.toFixed(2), 6, Y(v) + 4);
+    ctx.fillText(label(v), 6, Y("d", v) + 4);
+    if (split) {
+      const g = label(ranges.g[0] + ((ranges.g[1] - ranges.g[0]) * i) / 4);
+      ctx.fillText(g, W - L.right - ctx.measureText(g).width, Y("d", v) - 3);
+    }
   }
+  if (split) ctx.fillText("G axis →", W - L.right - 90, L.top + 16);
   ctx.fillText(`step ${x0}`, L.left, H - 8);
   const end = `step ${pts[pts.length - 1].step}`;
   ctx.fillText(end, W - L.right - ctx.measureText(end).width, H - 8);
@@ -296,7 +317,7 @@ function drawChart() {
     ctx.strokeStyle = color;
     ctx.globalAlpha = 0.25;
     ctx.beginPath();
-    for (let i = 0; i < pts.length; i += stride) ctx[i ? "lineTo" : "moveTo"](X(pts[i].step), Y(pts[i][key]));
+    for (let i = 0; i < pts.length; i += stride) ctx[i ? "lineTo" : "moveTo"](X(pts[i].step), Y(key, pts[i][key]));
     ctx.stroke();
     ctx.globalAlpha = 1;
     ctx.lineWidth = 2;
@@ -305,7 +326,7 @@ function drawChart() {
     const alpha = Math.min(1, 10 / pts.length + 0.02);
     for (let i = 0; i < pts.length; i++) {
       ema += alpha * (pts[i][key] - ema);
-      if (i % stride === 0 || i === pts.length - 1) ctx[i ? "lineTo" : "moveTo"](X(pts[i].step), Y(ema));
+      if (i % stride === 0 || i === pts.length - 1) ctx[i ? "lineTo" : "moveTo"](X(pts[i].step), Y(key, ema));
     }
     ctx.stroke();
     ctx.lineWidth = 1;
@@ -427,7 +448,15 @@ async function main() {
   }
 
   form.addEventListener("input", (e) => {
-    if (e.target.name === "loss") showLossCodes();
+    if (e.target.name === "loss") {
+      showLossCodes();
+      // The discrete BGAN learns at a higher rate (README); only the untouched defaults move.
+      const lrs = [form.elements.lr_d, form.elements.lr_g];
+      const discrete = e.target.value === "bgan-discrete";
+      if (lrs.every((el) => Number(el.value) === (discrete ? 2e-4 : 1e-3))) {
+        for (const el of lrs) el.value = discrete ? "0.001" : "0.0002";
+      }
+    }
     if (e.target.name === "stop_at") stopAt = Number(e.target.value) || 0;
     else if (lab.hasTrainer() && settingsText() !== trainerConfig) {
       $("settings-note").textContent = "Settings changed: press Reset to train with them.";

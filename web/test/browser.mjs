@@ -157,6 +157,33 @@ async function withWebGpu(base) {
     await page.waitForFunction(() => !document.getElementById("error").hidden, null, { timeout: 30_000 });
     const err = await page.locator("#error").innerText();
     check("a broken file gives a clear error", /not-a-checkpoint\.safetensors: not a safetensors file/.test(err), err);
+
+    // The discrete BGAN from the controls: a few steps on binary digits, a binary sample grid.
+    await page.evaluate(() => { window.nanogan.error = null; }); // the broken file's, checked above
+    await page.selectOption("select[name=loss]", "bgan-discrete");
+    await page.fill("input[name=batch]", "8");
+    await page.fill("input[name=bgan_samples]", "4");
+    await page.click("#reset");
+    await page.waitForFunction(() => window.nanogan.trainSteps === 0 && !document.getElementById("start").disabled,
+      null, { timeout: 60_000 });
+    await page.fill("input[name=stop_at]", "5");
+    await page.click("#start");
+    await page.waitForFunction(() => (window.nanogan.trainSteps >= 5 && !window.nanogan.running) || window.nanogan.error,
+      null, { timeout: 240_000 });
+    const dt = await page.evaluate(() => ({ ...window.nanogan }));
+    const levels = await page.evaluate(() => {
+      const c = document.getElementById("train-grid");
+      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      const seen = new Set();
+      for (let i = 0; i < d.length; i += 4) seen.add(d[i]);
+      return [...seen].sort((a, b) => a - b);
+    });
+    const dfinite = dt.losses.length === 5 && dt.losses.every((l) => Number.isFinite(l.d) && Number.isFinite(l.g));
+    // Binary pixels (0 and 255) plus at most the grid's padding colour.
+    check("the discrete BGAN trains from the page and draws binary digits",
+      !dt.error && dfinite && levels.length <= 3 && levels.includes(0) && levels.includes(255),
+      dt.error || `${dt.losses.length} finite losses; grey levels in the grid: ${levels.join(", ")}`);
+    await page.screenshot({ path: path.join(out, "2b-discrete.png"), fullPage: true });
   } finally {
     await context.close();
   }
