@@ -118,6 +118,7 @@ impl Trainer {
         let g = config.generator(gpu)?;
         let d = config.model.discriminator(gpu, config.init, config.seed)?;
         let n = config.batch;
+        check_batch(gpu, &config, &g, &d)?;
         let inputs = match data {
             Some(data) => Inputs::Gpu(data),
             None => Inputs::Host {
@@ -374,11 +375,43 @@ impl Trainer {
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| Error::Format("checkpoint has no step count; was it written by the trainer?".into()))?;
         let mut t = Trainer::new(gpu, config, dataset)?;
+        if !c.tensors.keys().any(|name| name.starts_with("discriminator.")) {
+            return Err(Error::Format(
+                "this checkpoint holds a generator only (as --f16 and sample --export-f16 write); resuming training \
+                 needs the full checkpoint.safetensors, with the discriminator and the optimiser state"
+                    .into(),
+            ));
+        }
         c.restore(gpu, &t.g)?;
         c.restore(gpu, &t.d)?;
         t.step = step;
         Ok(t)
     }
+}
+
+/// Fails early, naming the largest batch that fits, when one activation of a batch of
+/// `config.batch` would not fit in a storage buffer of this device.
+fn check_batch(gpu: &Gpu, config: &Config, g: &Sequential, d: &Sequential) -> Result<()> {
+    // D sees M samples per noise vector in the discrete BGAN.
+    let d_rows = config.loss.discrete_samples().unwrap_or(1);
+    let per_sample = |model: &Sequential, rows: usize| -> Result<usize> {
+        Ok(model.shapes(1)?.iter().map(|s| s.iter().product::<usize>() * rows).max().unwrap_or(0))
+    };
+    let floats = per_sample(g, 1)?.max(per_sample(d, d_rows)?).max(1);
+    let largest = gpu.max_binding_bytes() / (4 * floats as u64);
+    if config.batch as u64 > largest {
+        return Err(Error::Limit(format!(
+            "batch {} does not fit this device: one activation would need {} bytes, and {} binds at most {} \
+             bytes per buffer; the largest batch for {} {} here is {largest}",
+            config.batch,
+            4 * floats as u64 * config.batch as u64,
+            gpu.info.name,
+            gpu.max_binding_bytes(),
+            config.model.name(),
+            config.loss.name()
+        )));
+    }
+    Ok(())
 }
 
 fn no_fake_pass() -> Error {

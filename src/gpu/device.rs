@@ -39,6 +39,9 @@ pub struct Gpu {
     /// wgpu reports validation errors through a callback; we keep the first one and turn it
     /// into an `Error` at the next `check`, instead of letting wgpu panic.
     first_error: Arc<Mutex<Option<String>>>,
+    /// Set once, by wgpu's device-lost callback (a driver reset, an unplugged GPU, `destroy`);
+    /// every `check` after it fails.
+    lost: Arc<Mutex<Option<String>>>,
 }
 
 impl Gpu {
@@ -86,9 +89,23 @@ impl Gpu {
                 slot.get_or_insert_with(|| e.to_string());
             }
         }));
+        let lost = Arc::new(Mutex::new(None::<String>));
+        let sink = lost.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            if let Ok(mut slot) = sink.lock() {
+                let detail = if message.is_empty() { String::new() } else { format!(": {message}") };
+                slot.get_or_insert_with(|| {
+                    format!(
+                        "the GPU device was lost ({reason:?}{detail}): the driver reset, the GPU went away or the \
+                         device was destroyed, and nothing more can run on it; nothing was written after this, so \
+                         restart and resume from the last checkpoint (--resume)"
+                    )
+                });
+            }
+        });
         // `new` has already refused an unknown NANOGAN_KERNELS; here it falls back to the adapter's.
         let variant = Variant::from_env().ok().flatten().unwrap_or_else(|| Variant::for_device(info.device_type));
-        Gpu::with_parts(device, queue, info, variant, first_error)
+        Gpu::with_parts(device, queue, info, variant, [first_error, lost])
     }
 
     /// A `Gpu` over these parts with empty caches, workspaces and counters.
@@ -97,7 +114,7 @@ impl Gpu {
         queue: wgpu::Queue,
         info: wgpu::AdapterInfo,
         variant: Variant,
-        first_error: Arc<Mutex<Option<String>>>,
+        [first_error, lost]: [Arc<Mutex<Option<String>>>; 2],
     ) -> Gpu {
         Gpu {
             device,
@@ -110,6 +127,7 @@ impl Gpu {
             scratch: Mutex::new(HashMap::new()),
             scratch_growths: AtomicU64::new(0),
             first_error,
+            lost,
         }
     }
 
@@ -119,7 +137,7 @@ impl Gpu {
     /// error handler), so `check` works on either.
     pub fn with_variant(&self, variant: Variant) -> Gpu {
         let (device, queue, info) = (self.device.clone(), self.queue.clone(), self.info.clone());
-        Gpu::with_parts(device, queue, info, variant, self.first_error.clone())
+        Gpu::with_parts(device, queue, info, variant, [self.first_error.clone(), self.lost.clone()])
     }
 
     /// The kernel style chosen for this adapter, or forced by `NANOGAN_KERNELS`.
@@ -174,8 +192,12 @@ impl Gpu {
         self.device.features().contains(wgpu::Features::TIMESTAMP_QUERY)
     }
 
-    /// Turns the first wgpu validation error since the last call into an `Error`.
+    /// Turns the first wgpu validation error since the last call into an `Error`; once the
+    /// device is lost, every call fails with that.
     pub fn check(&self) -> Result<()> {
+        if let Some(m) = self.lost.lock().map_err(|_| Error::Device("error slot poisoned".into()))?.as_ref() {
+            return Err(Error::Device(m.clone()));
+        }
         let mut slot = self.first_error.lock().map_err(|_| Error::Device("error slot poisoned".into()))?;
         match slot.take() {
             Some(m) => Err(Error::Device(m)),
@@ -251,9 +273,14 @@ impl Gpu {
         }))
     }
 
-    fn check_binding_size(&self, label: &str, bytes: u64) -> Result<()> {
+    /// The largest storage buffer one dispatch can bind on this device, in bytes.
+    pub fn max_binding_bytes(&self) -> u64 {
         let limits = self.device.limits();
-        let max = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
+        limits.max_storage_buffer_binding_size.min(limits.max_buffer_size)
+    }
+
+    fn check_binding_size(&self, label: &str, bytes: u64) -> Result<()> {
+        let max = self.max_binding_bytes();
         if bytes > max {
             return Err(Error::Limit(format!(
                 "buffer '{label}' needs {bytes} bytes but the device binds at most {max} bytes per storage buffer"
@@ -292,8 +319,10 @@ impl Gpu {
         self.device
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(|e| Error::Readback(format!("waiting for the GPU: {e}")))?;
-        mapped.await.map_err(|e| Error::Readback(format!("mapping buffer: {e}")))?;
+        let mapped = mapped.await;
+        // A lost device or a validation error explains a failed mapping better than the mapping.
         self.check()?;
+        mapped.map_err(|e| Error::Readback(format!("mapping buffer: {e}")))?;
         let data = {
             let view = staging.get_mapped_range(..).map_err(|e| Error::Readback(format!("mapped range: {e}")))?;
             view[..bytes as usize].to_vec()

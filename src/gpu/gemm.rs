@@ -182,12 +182,16 @@ fn split_k(
     [c, a, bias, b]: [&wgpu::Buffer; 4],
     grid: impl Fn(u32) -> [u32; 3],
 ) -> Result<()> {
+    let mn = p.m as u64 * p.n as u64;
+    // The partial sums must fit one buffer: for huge batches (K of a weight gradient) take
+    // longer splits rather than fail.
+    let fit = (s.gpu.max_binding_bytes() / (mn * 4).max(1)).max(1) as u32;
+    let k_chunk = if p.k.div_ceil(k_chunk) > fit { p.k.div_ceil(fit).next_multiple_of(TILE_K) } else { k_chunk };
     let splits = p.k.div_ceil(k_chunk).max(1);
     if splits == 1 {
         let q = GemmParams { k_chunk: p.k.max(1), split_mn: 0, ..*p };
         return s.dispatch(kernel, &q, &[c, a, bias, b], grid(1));
     }
-    let mn = p.m as u64 * p.n as u64;
     let parts = s.gpu.scratch(Scratch::SplitK, splits as u64 * mn * 4)?;
     let q = GemmParams { k_chunk, split_mn: mn as u32, ..*p };
     s.dispatch(kernel, &q, &[&parts, a, bias, b], grid(splits))?;

@@ -91,8 +91,17 @@ impl Checkpoint {
             })?;
             if t.shape != e.shape {
                 return Err(Error::Shape(format!(
-                    "checkpoint tensor '{}' has shape {:?} but the model expects {:?}",
+                    "checkpoint tensor '{}' has shape {:?} but the model expects {:?} (is it for another model?)",
                     e.name, t.shape, e.shape
+                )));
+            }
+            let bad = t.data.iter().filter(|v| !v.is_finite()).count();
+            if bad > 0 {
+                return Err(Error::Format(format!(
+                    "checkpoint tensor '{}' holds {bad} NaN or infinite values of {}: it was saved from a run \
+                     that had diverged, or is damaged; use an earlier checkpoint",
+                    e.name,
+                    t.data.len()
                 )));
             }
             a.write(gpu, &e.name, &t.data)?;

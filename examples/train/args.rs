@@ -1,21 +1,13 @@
-//! Trains a GAN on MNIST-format digits and writes sample grids, checkpoints and a loss log.
-//!
-//!     cargo run --release --example train -- --model dcgan --loss lsgan --steps 5000 --out runs/lsgan
-//!
-//! Run with `--help` for every option.
+//! The train example's command line: every option, its checks and its errors (the tests
+//! include this file to hold the messages to the bad-input table in the README).
 
 use nanogan::gan::config::{Config, GanLoss, DEFAULT_BGAN_SAMPLES};
 use nanogan::gan::presets::Preset;
-use nanogan::gan::train::{fixed_noise, LogEntry, Trainer};
-use nanogan::io::checkpoint::{self, write_atomic};
-use nanogan::io::data::{Binarize, Dataset};
-use nanogan::io::image::{grid, npy_f32, png_grey};
-use nanogan::{Error, Gpu, Init, Result};
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::time::Instant;
+use nanogan::io::data::Binarize;
+use nanogan::{Error, Init, Result};
+use std::path::PathBuf;
 
-const HELP: &str = "\
+pub const HELP: &str = "\
 Train a GAN on MNIST-format images with nanogan.
 
 USAGE: cargo run --release --example train -- [OPTIONS]
@@ -54,20 +46,21 @@ USAGE: cargo run --release --example train -- [OPTIONS]
 
 Environment: NANOGAN_ADAPTER=<name substring> picks the GPU adapter.";
 
-struct Args {
-    config: Config,
-    steps: u64,
-    data: Option<PathBuf>,
-    out: Option<PathBuf>,
-    sample_every: u64,
-    checkpoint_every: u64,
-    resume: Option<PathBuf>,
-    npy: usize,
-    f16: bool,
-    quiet: bool,
+pub struct Args {
+    pub config: Config,
+    pub steps: u64,
+    pub data: Option<PathBuf>,
+    pub out: Option<PathBuf>,
+    pub sample_every: u64,
+    pub checkpoint_every: u64,
+    pub resume: Option<PathBuf>,
+    pub npy: usize,
+    pub f16: bool,
+    pub quiet: bool,
 }
 
-fn parse_args() -> Result<Option<Args>> {
+/// Parses the command line (without the program name); `None` when `--help` was printed.
+pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>> {
     let mut a = Args {
         config: Config::default(),
         steps: 3000,
@@ -86,7 +79,7 @@ fn parse_args() -> Result<Option<Args>> {
     let (mut binarize, mut samples) = (None, DEFAULT_BGAN_SAMPLES);
     // Options that belong to one loss, so one given with another is refused, not ignored.
     let mut loss_options: Vec<(String, &str)> = Vec::new();
-    let mut args = std::env::args().skip(1);
+    let mut args = args.into_iter();
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| Error::Param(format!("{flag} needs a value (see --help)")));
         fn num<T: std::str::FromStr>(flag: &str, v: String) -> Result<T> {
@@ -158,137 +151,4 @@ fn parse_args() -> Result<Option<Args>> {
     a.config.init = init.unwrap_or(a.config.model.default_init());
     a.config.validate()?;
     Ok(Some(a))
-}
-
-fn main() {
-    match parse_args().and_then(|a| a.map(run).unwrap_or(Ok(()))) {
-        Ok(()) => {}
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::exit(1);
-        }
-    }
-}
-
-fn run(args: Args) -> Result<()> {
-    let gpu = Gpu::new_blocking()?;
-    eprintln!("adapter: {}", gpu.describe());
-    let dataset = match &args.data {
-        Some(p) => Dataset::load(p)?,
-        None => Dataset::bundled()?,
-    };
-    let source = args.data.as_ref().map_or("bundled MNIST digits".to_string(), |p| p.display().to_string());
-    eprintln!("data: {} images of {}×{} from {source}", dataset.n, dataset.h, dataset.w);
-    let mut trainer = match &args.resume {
-        Some(path) => {
-            let t = Trainer::resume(&gpu, &checkpoint::load(path)?, &dataset)?;
-            eprintln!("resumed from {} at step {}", path.display(), t.step);
-            t
-        }
-        None => Trainer::new(&gpu, args.config.clone(), &dataset)?,
-    };
-    let config = trainer.config.clone();
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("runs/{}-{}", config.model.name(), config.loss.name())));
-    std::fs::create_dir_all(&out).map_err(|e| nanogan::error::io_error(&out, e))?;
-    eprintln!("config: {}", config.to_text());
-    eprint!("{}", trainer.g.summary(config.batch)?);
-    eprint!("{}", trainer.d.summary(config.batch)?);
-
-    let noise = fixed_noise(config.seed, 100, config.z);
-    let target = trainer.step + args.steps;
-    let start = Instant::now();
-    let first_step = trainer.step;
-    let csv = out.join("losses.csv");
-    if trainer.step == 0 {
-        std::fs::write(&csv, "step,d_loss,g_loss\n").map_err(|e| nanogan::error::io_error(&csv, e))?;
-    }
-    while trainer.step < target {
-        trainer.submit_iteration(&gpu)?;
-        let end = trainer.step == target;
-        if trainer.log_due() || end {
-            let entries = pollster::block_on(trainer.read_losses(&gpu))?;
-            append_losses(&csv, &entries)?;
-            if let (Some(last), false) = (entries.last(), args.quiet) {
-                progress(trainer.step - first_step, args.steps, start, last.d_loss, last.g_loss);
-            }
-        }
-        if args.sample_every > 0 && trainer.step % args.sample_every == 0 && !end {
-            write_grid(&gpu, &trainer, &noise, &out.join(format!("samples_{:06}.png", trainer.step)))?;
-        }
-        if args.checkpoint_every > 0 && trainer.step % args.checkpoint_every == 0 && !end {
-            // Losses are read (and checked finite) before a checkpoint is written.
-            let entries = pollster::block_on(trainer.read_losses(&gpu))?;
-            append_losses(&csv, &entries)?;
-            save(&gpu, &trainer, &out, false)?;
-        }
-    }
-    if !args.quiet {
-        eprintln!();
-    }
-    let seconds = start.elapsed().as_secs_f64();
-    save(&gpu, &trainer, &out, args.f16)?;
-    let grid_path = out.join("samples.png");
-    write_grid(&gpu, &trainer, &noise, &grid_path)?;
-    if args.npy > 0 {
-        let z = fixed_noise(config.seed ^ 0x4E50, args.npy, config.z);
-        let images = pollster::block_on(trainer.sample(&gpu, &z))?;
-        let unit: Vec<f32> = images.iter().map(|v| (v.clamp(-1.0, 1.0) + 1.0) / 2.0).collect();
-        write_atomic(&out.join("samples.npy"), &npy_f32(&[args.npy, 28, 28], &unit)?)?;
-    }
-    let last = trainer.log.last().copied();
-    eprintln!(
-        "done: {} iterations in {:.1} s ({:.2} steps/s) on {}; final D loss {:.4}, G loss {:.4}",
-        trainer.step - first_step,
-        seconds,
-        (trainer.step - first_step) as f64 / seconds.max(1e-9),
-        gpu.info.name,
-        last.map_or(f32::NAN, |l| l.d_loss),
-        last.map_or(f32::NAN, |l| l.g_loss)
-    );
-    eprintln!("samples: {}\ncheckpoint: {}", grid_path.display(), out.join("checkpoint.safetensors").display());
-    Ok(())
-}
-
-fn write_grid(gpu: &Gpu, trainer: &Trainer, noise: &[f32], path: &Path) -> Result<()> {
-    let images = pollster::block_on(trainer.sample(gpu, noise))?;
-    let (w, h, pixels) = grid(&images, 28, 28, 10, 2, 2)?;
-    write_atomic(path, &png_grey(w, h, &pixels)?)
-}
-
-fn save(gpu: &Gpu, trainer: &Trainer, out: &Path, f16: bool) -> Result<()> {
-    let c = pollster::block_on(trainer.checkpoint(gpu))?;
-    write_atomic(&out.join("checkpoint.safetensors"), &c.to_bytes(false)?)?;
-    if f16 {
-        let mut g_only = c.clone();
-        g_only.tensors.retain(|name, _| name.starts_with("generator."));
-        write_atomic(&out.join("generator-f16.safetensors"), &g_only.to_bytes(true)?)?;
-    }
-    Ok(())
-}
-
-fn append_losses(path: &Path, entries: &[LogEntry]) -> Result<()> {
-    let text: String = entries.iter().map(|e| format!("{},{},{}\n", e.step, e.d_loss, e.g_loss)).collect();
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(|e| nanogan::error::io_error(path, e))?;
-    f.write_all(text.as_bytes()).map_err(|e| nanogan::error::io_error(path, e))
-}
-
-fn progress(done: u64, total: u64, start: Instant, d: f32, g: f32) {
-    let width = 30;
-    let filled = (done as usize * width) / total.max(1) as usize;
-    let rate = done as f64 / start.elapsed().as_secs_f64().max(1e-9);
-    let eta = (total - done) as f64 / rate.max(1e-9);
-    eprint!(
-        "\r[{}{}] {done}/{total}  {rate:.2} steps/s  D {d:.4}  G {g:.4}  ETA {:.0} s   ",
-        "#".repeat(filled),
-        ".".repeat(width - filled),
-        eta
-    );
-    let _ = std::io::stderr().flush();
 }
