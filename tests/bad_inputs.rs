@@ -182,6 +182,8 @@ fn learning_rate_not_positive() {
 fn option_of_another_loss() {
     let e = cli(&["--loss", "bgan", "--a", "-1"]);
     assert!(e.contains("--a applies only to --loss lsgan, and this run's loss is bgan"), "{e}");
+    let e = cli(&["--momentum", "0.9"]);
+    assert!(e.contains("--momentum applies only to --optimizer sgd, and this run's optimiser is adam"), "{e}");
     let e = cli(&["--bgan-samples", "4"]);
     assert!(e.contains("--bgan-samples applies only to --loss bgan-discrete, and this run's loss is lsgan"), "{e}");
 }

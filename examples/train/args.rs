@@ -29,6 +29,8 @@ USAGE: cargo run --release --example train -- [OPTIONS]
   --lr LR               learning rate of both D and G (default 2e-4)
   --lr-d LR, --lr-g LR  separate learning rates (TTUR)
   --beta1 B --beta2 B   Adam betas (default 0.5 0.999)
+  --optimizer adam|sgd  optimiser of both models (default adam)
+  --momentum M          SGD momentum (default 0)
   --d-steps K           discriminator steps per generator step (default 1)
   --init torch|dcgan    initialisation (default: torch for mlp, dcgan for dcgan)
   --seed N              seed of initialisation, noise and batches (default 0)
@@ -79,6 +81,8 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>
     let (mut binarize, mut samples) = (None, DEFAULT_BGAN_SAMPLES);
     // Options that belong to one loss, so one given with another is refused, not ignored.
     let mut loss_options: Vec<(String, &str)> = Vec::new();
+    let mut optimizer_options: Vec<(String, &str)> = Vec::new();
+    let (mut optimizer, mut momentum) = ("adam".to_string(), 0.0f32);
     let mut args = args.into_iter();
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| Error::Param(format!("{flag} needs a value (see --help)")));
@@ -88,6 +92,8 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>
         match flag.as_str() {
             "--a" | "--b" | "--c" => loss_options.push((flag.clone(), "lsgan")),
             "--bgan-samples" => loss_options.push((flag.clone(), "bgan-discrete")),
+            "--beta1" | "--beta2" => optimizer_options.push((flag.clone(), "adam")),
+            "--momentum" => optimizer_options.push((flag.clone(), "sgd")),
             _ => {}
         }
         match flag.as_str() {
@@ -114,6 +120,8 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>
             "--lr-g" => a.config.lr_g = num(&flag, value()?)?,
             "--beta1" => a.config.beta1 = num(&flag, value()?)?,
             "--beta2" => a.config.beta2 = num(&flag, value()?)?,
+            "--optimizer" => optimizer = value()?,
+            "--momentum" => momentum = num(&flag, value()?)?,
             "--d-steps" => a.config.d_steps = num(&flag, value()?)?,
             "--init" => {
                 init = Some(match value()?.as_str() {
@@ -148,6 +156,16 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>
         other => other,
     };
     a.config.binarize = binarize.unwrap_or(a.config.loss.default_binarize());
+    a.config.sgd_momentum = match optimizer.as_str() {
+        "adam" => None,
+        "sgd" => Some(momentum),
+        other => return Err(Error::Param(format!("--optimizer {other}: expected adam or sgd"))),
+    };
+    if let Some((flag, owner)) = optimizer_options.iter().find(|(_, owner)| *owner != optimizer) {
+        return Err(Error::Param(format!(
+            "{flag} applies only to --optimizer {owner}, and this run's optimiser is {optimizer}; drop it or change --optimizer"
+        )));
+    }
     a.config.init = init.unwrap_or(a.config.model.default_init());
     a.config.validate()?;
     Ok(Some(a))

@@ -7,6 +7,7 @@ use crate::gan::presets::{Head, Preset};
 use crate::gpu::Gpu;
 use crate::io::checkpoint::Checkpoint;
 use crate::io::data::Binarize;
+use crate::nn::adam::{Adam, Optimizer, Sgd};
 use crate::nn::init::Init;
 use crate::nn::model::Sequential;
 
@@ -123,6 +124,8 @@ pub struct Config {
     pub log_every: usize,
     /// Real images as grey levels or binary (`bgan-discrete` needs binary ones).
     pub binarize: Binarize,
+    /// Adam (with `beta1`, `beta2`, `eps`), or SGD with this momentum (`None`: Adam).
+    pub sgd_momentum: Option<f32>,
 }
 
 impl Default for Config {
@@ -142,12 +145,21 @@ impl Default for Config {
             init: Init::Torch,
             log_every: 10,
             binarize: Binarize::Off,
+            sgd_momentum: None,
         }
     }
 }
 
 impl Config {
     /// The defaults for a preset (its usual initialisation).
+    /// The optimiser of a model trained at learning rate `lr`.
+    pub fn optimizer(&self, lr: f32) -> Result<Optimizer> {
+        Ok(match self.sgd_momentum {
+            None => Optimizer::Adam(Adam::new(lr, self.beta1, self.beta2, self.eps)?),
+            Some(momentum) => Optimizer::Sgd(Sgd::new(lr, momentum)?),
+        })
+    }
+
     /// The generator this config trains, initialised from its seed.
     pub fn generator(&self, gpu: &Gpu) -> Result<Sequential> {
         self.model.generator(gpu, self.z, self.init, self.seed, self.loss.head())
@@ -176,6 +188,8 @@ impl Config {
                 return bad("LSGAN codes a, b, c must be finite");
             }
         }
+        self.optimizer(self.lr_d)?;
+        self.optimizer(self.lr_g)?;
         if let GanLoss::BganDiscrete { samples } = self.loss {
             if !(1..=MAX_BGAN_SAMPLES).contains(&samples) {
                 return Err(Error::Param(format!(
@@ -202,7 +216,7 @@ impl Config {
             Init::Dcgan => "dcgan",
         };
         format!(
-            "model={} loss={} a={a} b={b} c={c} z={} batch={} lr_d={} lr_g={} beta1={} beta2={} eps={} d_steps={} seed={} init={init} log_every={} binarize={} bgan_samples={}",
+            "model={} loss={} a={a} b={b} c={c} z={} batch={} lr_d={} lr_g={} beta1={} beta2={} eps={} d_steps={} seed={} init={init} log_every={} binarize={} bgan_samples={}{}",
             self.model.name(),
             self.loss.name(),
             self.z,
@@ -216,7 +230,9 @@ impl Config {
             self.seed,
             self.log_every,
             self.binarize.name(),
-            self.loss.discrete_samples().unwrap_or(DEFAULT_BGAN_SAMPLES)
+            self.loss.discrete_samples().unwrap_or(DEFAULT_BGAN_SAMPLES),
+            // Only SGD runs name an optimiser, so Adam configs read as they always have.
+            self.sgd_momentum.map(|m| format!(" optimizer=sgd momentum={m}")).unwrap_or_default()
         )
     }
 
@@ -225,6 +241,7 @@ impl Config {
         let (mut a, mut b, mut cc) = (0.0, 1.0, 1.0);
         let mut loss = "lsgan".to_string();
         let (mut binarize, mut samples) = (None, DEFAULT_BGAN_SAMPLES);
+        let (mut sgd, mut momentum) = (false, 0.0f32);
         for pair in text.split_whitespace() {
             let (k, v) =
                 pair.split_once('=').ok_or_else(|| Error::Format(format!("config entry '{pair}' is not key=value")))?;
@@ -247,6 +264,14 @@ impl Config {
                 "init" => c.init = if v == "dcgan" { Init::Dcgan } else { Init::Torch },
                 "log_every" => c.log_every = num(v)? as usize,
                 "binarize" => binarize = Some(Binarize::parse(v)?),
+                "optimizer" => {
+                    sgd = match v {
+                        "adam" => false,
+                        "sgd" => true,
+                        _ => return Err(Error::Format(format!("config optimizer={v}: expected adam or sgd"))),
+                    }
+                }
+                "momentum" => momentum = num(v)? as f32,
                 "bgan_samples" => samples = num(v)? as usize,
                 _ => return Err(Error::Format(format!("unknown config key '{k}'"))),
             }
@@ -257,6 +282,7 @@ impl Config {
             other => other,
         };
         c.binarize = binarize.unwrap_or(c.loss.default_binarize());
+        c.sgd_momentum = sgd.then_some(momentum);
         c.validate()?;
         Ok(c)
     }

@@ -17,7 +17,7 @@ use crate::gpu::tensor::Tensor;
 use crate::gpu::Gpu;
 use crate::io::checkpoint::Checkpoint;
 use crate::io::data::{Dataset, GpuDataset};
-use crate::nn::adam::{zero_grad, Adam};
+use crate::nn::adam::zero_grad;
 use crate::nn::model::{Activations, Sequential, Shared};
 
 /// Random streams, so no two kinds of draw ever share Philox counters.
@@ -158,8 +158,8 @@ impl Trainer {
         let losses = gpu.storage("losses", 8)?;
         let history = gpu.storage("loss history", (config.log_every * 8) as u64)?;
         let (real_term, fake_term) = config.loss.d_terms();
-        let adam_d = Adam::new(config.lr_d, config.beta1, config.beta2, config.eps)?;
-        let adam_g = Adam::new(config.lr_g, config.beta1, config.beta2, config.eps)?;
+        let opt_d = config.optimizer(config.lr_d)?;
+        let opt_g = config.optimizer(config.lr_g)?;
         let seed = config.seed;
 
         // Both plans in one closure: a workspace first grown by the G step would otherwise stay
@@ -193,7 +193,7 @@ impl Trainer {
             d.forward(&mut s, fake_pass, true, PASS_FAKE)?;
             loss::record(&mut s, fake_term, fake_pass.output_grad()?, &losses, 0, true, fake_pass.output(), None)?;
             d.backward(&mut s, fake_pass, false, false)?;
-            adam_d.step(&mut s, &d.arena)?;
+            opt_d.step(&mut s, &d.arena)?;
             let d_plan = s.finish();
 
             // Generator step, through D frozen (D's weights and gradients untouched).
@@ -221,7 +221,7 @@ impl Trainer {
                 (None, _, _) => return Err(no_fake_pass()),
             }
             g.backward(&mut s, &g_acts, false, false)?;
-            adam_g.step(&mut s, &g.arena)?;
+            opt_g.step(&mut s, &g.arena)?;
             let g_plan = s.finish();
             Ok((d_plan, g_plan))
         };

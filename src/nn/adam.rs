@@ -116,6 +116,22 @@ impl Sgd {
     }
 }
 
+/// The optimiser a trainer steps each model with.
+#[derive(Clone, Copy, Debug)]
+pub enum Optimizer {
+    Adam(Adam),
+    Sgd(Sgd),
+}
+
+impl Optimizer {
+    pub fn step(&self, s: &mut Step, p: &Arena) -> Result<()> {
+        match self {
+            Optimizer::Adam(a) => a.step(s, p),
+            Optimizer::Sgd(o) => o.step(s, p),
+        }
+    }
+}
+
 /// Records zeroing every gradient of the arena.
 pub fn zero_grad(s: &mut Step, p: &Arena) {
     s.clear(&p.grads);
