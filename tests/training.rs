@@ -1,7 +1,7 @@
 //! The trainer on the real bundled digits: short seeded runs of every loss, resume, NaN
 //! handling, checkpoints and sampling. Runs on the GPU (lavapipe in CI).
 
-use nanogan::gan::config::{Config, GanLoss};
+use nanogan::gan::config::{Config, GanLoss, Schedule};
 use nanogan::gan::presets::Preset;
 use nanogan::gan::train::{fixed_noise, Trainer, View};
 use nanogan::io::checkpoint::Checkpoint;
@@ -159,6 +159,57 @@ fn mlp_trains_with_sgd() {
     assert!(best < 0.9 * t.log[0].d_loss, "D never beat chance under SGD: {} at step 1, best {best}", t.log[0].d_loss);
 }
 
+/// The merged schedule's one step against its definition, on the same real batch and noise:
+/// its D update is the alternating D step's, and its G update is a G step through D as it was
+/// before D's update (the alternating schedule run with a D that cannot move: SGD at a learning
+/// rate below every weight's ulp). A seeded merged run then trains.
+#[test]
+fn merged_step_equals_its_definition() {
+    let Some(gpu) = gpu() else { return };
+    let n = 8;
+    let x: Vec<f32> = digits().images[..n * 784].iter().map(|&v| v as f32 / 255.0 * 2.0 - 1.0).collect();
+    let z = fixed_noise(3, n, 100);
+    let step = |config: Config| {
+        let mut t = Trainer::with_host_inputs(gpu, config).unwrap();
+        t.write_inputs(gpu, &x, &z, &z).unwrap();
+        pollster::block_on(t.train(gpu, 1, |_| {})).unwrap();
+        let c = pollster::block_on(t.checkpoint(gpu)).unwrap();
+        (t.log[0], c)
+    };
+    let same = |what: &str, a: &Checkpoint, b: &Checkpoint, prefix: &str| {
+        let mut compared = 0;
+        for (name, t) in a.tensors.iter().filter(|(k, _)| k.starts_with(prefix) && !k.contains("running_")) {
+            let u = &b.tensors[name];
+            for (i, (p, q)) in t.data.iter().zip(&u.data).enumerate() {
+                assert!((p - q).abs() <= 1e-6 * (1.0 + q.abs()), "{what}: {name}[{i}] merged {p}, definition {q}");
+            }
+            compared += 1;
+        }
+        assert!(compared >= 6, "{what}: only {compared} tensors compared");
+    };
+    let base = Config { batch: n, log_every: 1, seed: 3, ..Config::for_model(Preset::Mlp) };
+    let merged = Config { schedule: Schedule::Merged, ..base.clone() };
+    let (m, mc) = step(merged.clone());
+    let (a, ac) = step(base.clone());
+    assert_eq!(m.d_loss, a.d_loss, "D's loss");
+    same("D after one step", &mc, &ac, "discriminator.");
+    same("D's Adam moments", &mc, &ac, "optim.discriminator.");
+
+    // D moves in the merged run, and must not matter to G's update; the reference's D is still.
+    let sgd = |c: Config, lr_d: f32| Config { sgd_momentum: Some(0.0), lr_d, lr_g: 0.05, ..c };
+    let (m, mc) = step(sgd(merged.clone(), 0.05));
+    let (a, ac) = step(sgd(base, 1e-30));
+    assert_eq!(m.g_loss, a.g_loss, "G's loss through the same D");
+    same("G after one step", &mc, &ac, "generator.");
+
+    let t = run(gpu, Config { batch: 32, seed: 7, log_every: 25, ..merged }, 100);
+    assert!(t.log.iter().all(|e| e.d_loss.is_finite() && e.g_loss.is_finite()));
+    let best = t.log.iter().map(|e| e.d_loss).fold(f32::INFINITY, f32::min);
+    assert!(best < 0.9 * t.log[0].d_loss, "D never beat chance: {} at step 1, best {best}", t.log[0].d_loss);
+    let images = pollster::block_on(t.sample(gpu, &fixed_noise(2, 16, 100))).unwrap();
+    assert!(spread(&images, 16) > 0.05, "samples barely differ: {}", spread(&images, 16));
+}
+
 /// Resuming from a checkpoint reproduces the uninterrupted run bit for bit.
 #[test]
 fn resume_reproduces_the_uninterrupted_run() {
@@ -257,7 +308,7 @@ fn config_text_round_trips() {
     assert!(Config::from_text("model=gan").unwrap_err().to_string().contains("unknown model"));
     let d = Config { loss: GanLoss::BganDiscrete { samples: 7 }, binarize: Binarize::Stochastic, ..Config::default() };
     assert_eq!(Config::from_text(&d.to_text()).unwrap(), d);
-    let sgd = Config { sgd_momentum: Some(0.9), lr_d: 0.05, ..Config::default() };
+    let sgd = Config { sgd_momentum: Some(0.9), lr_d: 0.05, schedule: Schedule::Merged, ..Config::default() };
     assert_eq!(Config::from_text(&sgd.to_text()).unwrap(), sgd);
     assert!(Config::from_text("optimizer=rmsprop").unwrap_err().to_string().contains("expected adam or sgd"));
     // Binary data by default for the discrete loss; never silently grey levels.

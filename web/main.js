@@ -133,7 +133,7 @@ function settingsText() {
   const v = (k) => String(f.get(k)).trim();
   const loss = v("loss");
   let text = `model=${v("model")} loss=${loss} batch=${v("batch")} lr_d=${v("lr_d")} lr_g=${v("lr_g")}`;
-  text += ` d_steps=${v("d_steps")} seed=${v("seed")} log_every=${MAX_CHUNK}`;
+  text += ` d_steps=${v("d_steps")} seed=${v("seed")} log_every=${MAX_CHUNK} schedule=${v("schedule") || "alternating"}`;
   if (loss === "lsgan") text += ` a=${v("a")} b=${v("b")} c=${v("c")}`;
   if (loss === "bgan-discrete") text += ` bgan_samples=${v("bgan_samples")} binarize=${v("binarize")}`;
   return text;
@@ -147,7 +147,8 @@ function showLossCodes() {
 function applyConfig(text) {
   // Reflect a loaded checkpoint's config in the controls.
   const kv = Object.fromEntries(text.split(/\s+/).map((p) => p.split("=")));
-  for (const k of ["model", "loss", "a", "b", "c", "batch", "lr_d", "lr_g", "d_steps", "seed", "bgan_samples", "binarize"]) {
+  kv.schedule ??= "alternating"; // configs name only the merged schedule
+  for (const k of ["model", "loss", "a", "b", "c", "batch", "lr_d", "lr_g", "d_steps", "seed", "bgan_samples", "binarize", "schedule"]) {
     const el = form.elements[k];
     // A select keeps its choice when the config names none of its options (binarize=off).
     const offered = el && (el.tagName !== "SELECT" || [...el.options].some((o) => o.value === kv[k]));

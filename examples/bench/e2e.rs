@@ -12,7 +12,7 @@
 //! iteration (the plans are recorded once), as a training loop pays them. Each case opens its
 //! own `Gpu`, so its buffer figure counts only what that case allocated.
 
-use nanogan::gan::config::{Config, GanLoss};
+use nanogan::gan::config::{Config, GanLoss, Schedule};
 use nanogan::gan::train::fixed_noise;
 use nanogan::gpu::step::profile;
 use nanogan::{Dataset, Gpu, Kernel, Preset, Result, Step, Trainer};
@@ -47,7 +47,8 @@ pub fn run(args: &[String]) -> Result<()> {
     let losses = [GanLoss::parse("lsgan")?, GanLoss::Bgan];
 
     println!();
-    println!("training: one iteration = d_steps D steps + 1 G step in one submit; R iterations per run, then wait");
+    println!("training: one iteration = d_steps D steps + 1 G step in one submit (merged: one step for both);");
+    println!("  R iterations per run, then wait");
     println!("  ms     per iteration, median of the runs (min–max)");
     println!("  img/s  batch × iterations/s (real images; G also draws d_steps·batch + batch fakes per iteration)");
     println!("  GFLOP  matrix products per iteration (Linear, conv, conv-transpose; fwd, dx, dW as recorded);");
@@ -66,6 +67,12 @@ pub fn run(args: &[String]) -> Result<()> {
                     profiles.extend(train_case(&name, config, runs, always_profile, &dataset)?);
                 }
             }
+        }
+        // The merged schedule: one G forward and one D forward of the fakes per iteration.
+        let name = format!("train {} lsgan b{} merged", preset.name(), train_batches[0]);
+        if name.contains(filter) {
+            let config = Config { batch: train_batches[0], schedule: Schedule::Merged, ..Config::for_model(preset) };
+            profiles.extend(train_case(&name, config, runs, !filter.is_empty(), &dataset)?);
         }
     }
 

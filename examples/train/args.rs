@@ -1,7 +1,7 @@
 //! The train example's command line: every option, its checks and its errors (the tests
 //! include this file to hold the messages to the bad-input table in the README).
 
-use nanogan::gan::config::{Config, GanLoss, DEFAULT_BGAN_SAMPLES};
+use nanogan::gan::config::{Config, GanLoss, Schedule, DEFAULT_BGAN_SAMPLES};
 use nanogan::gan::presets::Preset;
 use nanogan::io::data::Binarize;
 use nanogan::{Error, Init, Result};
@@ -32,6 +32,9 @@ USAGE: cargo run --release --example train -- [OPTIONS]
   --optimizer adam|sgd  optimiser of both models (default adam)
   --momentum M          SGD momentum (default 0)
   --d-steps K           discriminator steps per generator step (default 1)
+  --schedule alternating|merged
+                        merged: one step updates D and G from one fake batch, G's
+                        gradient through D before D's update (default alternating)
   --init torch|dcgan    initialisation (default: torch for mlp, dcgan for dcgan)
   --seed N              seed of initialisation, noise and batches (default 0)
   --data PATH           directory with train-images-idx3-ubyte[.gz] (MNIST or Fashion-MNIST
@@ -121,6 +124,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>
             "--beta1" => a.config.beta1 = num(&flag, value()?)?,
             "--beta2" => a.config.beta2 = num(&flag, value()?)?,
             "--optimizer" => optimizer = value()?,
+            "--schedule" => a.config.schedule = Schedule::parse(&value()?)?,
             "--momentum" => momentum = num(&flag, value()?)?,
             "--d-steps" => a.config.d_steps = num(&flag, value()?)?,
             "--init" => {

@@ -31,6 +31,38 @@ pub enum GanLoss {
     BganDiscrete { samples: usize },
 }
 
+/// How one training iteration updates the two models.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Schedule {
+    /// D steps (`d_steps` of them), then a G step with fresh noise through the updated D.
+    #[default]
+    Alternating,
+    /// One step for both: maximise over D and G together
+    /// E[log D(x)] + E[log(1 − D(sg(G(z))))] + λ·E[log D(G(z)) − log D(sg(G(z)))]
+    /// (sg: stop-gradient; the analogous form for the other losses). One G forward and one D forward of the fake batch serve both updates: D's
+    /// gradient is its own loss's (the λ term's cancels), G's comes through D before D's update,
+    /// and λ is the ratio of G's learning rate to D's. The λ term's value is always 0, so the
+    /// logged G loss is the ordinary one.
+    Merged,
+}
+
+impl Schedule {
+    pub fn name(self) -> &'static str {
+        match self {
+            Schedule::Alternating => "alternating",
+            Schedule::Merged => "merged",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Schedule> {
+        match s {
+            "alternating" => Ok(Schedule::Alternating),
+            "merged" => Ok(Schedule::Merged),
+            _ => Err(Error::Param(format!("unknown schedule '{s}' (expected alternating or merged)"))),
+        }
+    }
+}
+
 /// Samples per noise vector of `bgan-discrete` when none is given (the paper's M = 20).
 pub const DEFAULT_BGAN_SAMPLES: usize = 20;
 /// A bound that keeps the D pass over N·M samples within reason.
@@ -126,6 +158,7 @@ pub struct Config {
     pub binarize: Binarize,
     /// Adam (with `beta1`, `beta2`, `eps`), or SGD with this momentum (`None`: Adam).
     pub sgd_momentum: Option<f32>,
+    pub schedule: Schedule,
 }
 
 impl Default for Config {
@@ -146,6 +179,7 @@ impl Default for Config {
             log_every: 10,
             binarize: Binarize::Off,
             sgd_momentum: None,
+            schedule: Schedule::Alternating,
         }
     }
 }
@@ -190,6 +224,14 @@ impl Config {
         }
         self.optimizer(self.lr_d)?;
         self.optimizer(self.lr_g)?;
+        if self.schedule == Schedule::Merged {
+            if self.d_steps != 1 {
+                return bad("the merged schedule updates D and G once each per step: d_steps must be 1");
+            }
+            if self.loss.g_term().is_none() {
+                return bad("the merged schedule needs a generator loss on D's output; bgan-discrete has none");
+            }
+        }
         if let GanLoss::BganDiscrete { samples } = self.loss {
             if !(1..=MAX_BGAN_SAMPLES).contains(&samples) {
                 return Err(Error::Param(format!(
@@ -233,6 +275,7 @@ impl Config {
             self.loss.discrete_samples().unwrap_or(DEFAULT_BGAN_SAMPLES),
             // Only SGD runs name an optimiser, so Adam configs read as they always have.
             self.sgd_momentum.map(|m| format!(" optimizer=sgd momentum={m}")).unwrap_or_default()
+                + if self.schedule == Schedule::Merged { " schedule=merged" } else { "" }
         )
     }
 
@@ -272,6 +315,7 @@ impl Config {
                     }
                 }
                 "momentum" => momentum = num(v)? as f32,
+                "schedule" => c.schedule = Schedule::parse(v)?,
                 "bgan_samples" => samples = num(v)? as usize,
                 _ => return Err(Error::Format(format!("unknown config key '{k}'"))),
             }

@@ -7,7 +7,7 @@
 //! So a run is reproducible, and a checkpoint (weights, Adam moments, clocks) resumes it exactly.
 
 use crate::error::{Error, Result};
-use crate::gan::config::Config;
+use crate::gan::config::{Config, Schedule};
 use crate::gan::discrete::{record_samples, GeneratorLoss};
 use crate::gan::loss;
 use crate::gan::presets::Head;
@@ -53,7 +53,8 @@ pub struct Trainer {
     /// Every loss read back so far.
     pub log: Vec<LogEntry>,
     d_plan: Plan,
-    g_plan: Plan,
+    /// `None` with the merged schedule, whose one plan (`d_plan`) updates both models.
+    g_plan: Option<Plan>,
     /// Plan j copies this iteration's two losses into history slot j.
     log_plans: Vec<Plan>,
     history: wgpu::Buffer,
@@ -164,10 +165,14 @@ impl Trainer {
 
         // Both plans in one closure: a workspace first grown by the G step would otherwise stay
         // bound, at its smaller size, in the D step's plan.
-        let record = || -> Result<(Plan, Plan)> {
+        let merged = config.schedule == Schedule::Merged;
+        let record = || -> Result<(Plan, Option<Plan>)> {
             // Discriminator step: ½E[(D(x) − b)²] + ½E[(D(G(z)) − a)²] or its BCE counterpart.
             let mut s = Step::new(gpu);
             zero_grad(&mut s, &d.arena);
+            if merged {
+                zero_grad(&mut s, &g.arena);
+            }
             match &inputs {
                 Inputs::Gpu(data) => {
                     data.record_indices(&mut s, &idx, n, seed, STREAM_DATA, &d.arena.clock, 0)?;
@@ -193,6 +198,17 @@ impl Trainer {
             d.forward(&mut s, fake_pass, true, PASS_FAKE)?;
             loss::record(&mut s, fake_term, fake_pass.output_grad()?, &losses, 0, true, fake_pass.output(), None)?;
             d.backward(&mut s, fake_pass, false, false)?;
+            if let (true, Some(gen_term)) = (merged, config.loss.g_term()) {
+                // The merged step: G's loss on the same fake batch, back through D as it was
+                // before its update (frozen: input gradient only), then both updates.
+                let out = fake_pass.output();
+                loss::record(&mut s, gen_term, fake_pass.output_grad()?, &losses, 1, false, out, None)?;
+                d.backward(&mut s, fake_pass, true, true)?;
+                g.backward(&mut s, &g_acts, false, false)?;
+                opt_d.step(&mut s, &d.arena)?;
+                opt_g.step(&mut s, &g.arena)?;
+                return Ok((s.finish(), None));
+            }
             opt_d.step(&mut s, &d.arena)?;
             let d_plan = s.finish();
 
@@ -223,7 +239,7 @@ impl Trainer {
             g.backward(&mut s, &g_acts, false, false)?;
             opt_g.step(&mut s, &g.arena)?;
             let g_plan = s.finish();
-            Ok((d_plan, g_plan))
+            Ok((d_plan, Some(g_plan)))
         };
         let (d_plan, g_plan) = gpu.record_settled(record)?;
         let log_plans = (0..config.log_every as u64)
@@ -266,7 +282,7 @@ impl Trainer {
     pub fn iteration_plans(&self) -> Vec<&Plan> {
         let slot = (self.step % self.config.log_every as u64) as usize;
         let mut plans = vec![&self.d_plan; self.config.d_steps];
-        plans.push(&self.g_plan);
+        plans.extend(self.g_plan.as_ref());
         plans.extend(self.log_plans.get(slot));
         plans
     }
@@ -285,6 +301,10 @@ impl Trainer {
         let (g, d, n) = (&self.g, &self.d, self.config.batch);
         let d_pass = |rows| -> Result<f64> { Ok(d.forward_flops(rows)? + d.backward_flops(rows, false, false)?) };
         let (d_step, g_step) = match self.config.loss.discrete_samples() {
+            // One G forward and one D forward of the fakes serve both updates.
+            None if self.config.schedule == Schedule::Merged => {
+                (g.forward_flops(n)? + 2.0 * d_pass(n)?, d.backward_flops(n, true, true)?)
+            }
             None => (
                 g.forward_flops(n)? + 2.0 * d_pass(n)?,
                 g.forward_flops(n)? + d.forward_flops(n)? + d.backward_flops(n, true, true)?,
