@@ -121,7 +121,7 @@ def term(kind, y, c):
 
 
 def terms(loss, a, b, c):
-    """(D's term on real data, D's term on fakes, G's term): `GanLoss::terms` in src/gan/config.rs."""
+    """(D's term on real data, D's term on fakes, G's term): `GanLoss::d_terms` and `g_term` in src/gan/config.rs."""
     if loss == "lsgan":
         return ("ls", b), ("ls", a), ("ls", c)
     if loss == "bgan":
