@@ -4,7 +4,7 @@
 //!     cargo run --release --example sample -- --checkpoint runs/mlp-lsgan/checkpoint.safetensors
 
 use nanogan::gan::config::Config;
-use nanogan::gan::train::{fixed_noise, images, interpolate, sample, View};
+use nanogan::gan::sample::{fixed_noise, images, interpolate, sample, View};
 use nanogan::io::checkpoint::{self, write_atomic};
 use nanogan::io::image::{grid, npy_f32, png_grey};
 use nanogan::{Error, Gpu, Result};

@@ -11,7 +11,8 @@
 
 use nanogan::gan::config::{Config, GanLoss};
 use nanogan::gan::presets::Preset;
-use nanogan::gan::train::{fixed_noise, Trainer};
+use nanogan::gan::sample::fixed_noise;
+use nanogan::gan::train::Trainer;
 use nanogan::io::data::Dataset;
 use nanogan::{Error, Gpu, Result};
 use std::time::Instant;

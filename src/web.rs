@@ -18,7 +18,8 @@
 
 use crate::error::{Error, Result};
 use crate::gan::config::Config;
-use crate::gan::train::{self, fixed_noise, interpolate, Trainer};
+use crate::gan::sample::{self, fixed_noise, interpolate};
+use crate::gan::train::{LogEntry, Trainer};
 use crate::gpu::Gpu;
 use crate::io::checkpoint::Checkpoint;
 use crate::io::data::{parse_idx, Dataset};
@@ -287,9 +288,9 @@ impl Lab {
                 JsError::new("no pretrained generator is loaded (or it is busy); load a .safetensors file first")
             })?;
             let noise = z(&p.config);
-            let view = train::View::Binary { seed: p.config.seed };
-            let images = train::sample(&self.gpu, &p.g, p.config.z, &noise).await;
-            let images = images.map(|raw| train::images(raw, p.config.loss.head(), view));
+            let view = sample::View::Binary { seed: p.config.seed };
+            let images = sample::sample(&self.gpu, &p.g, p.config.z, &noise).await;
+            let images = images.map(|raw| sample::images(raw, p.config.loss.head(), view));
             self.pretrained.replace(Some(p));
             images
         };
@@ -304,7 +305,7 @@ impl Lab {
 /// at the end, so every call resolves with all of its losses.
 async fn run(gpu: &Gpu, t: &mut Trainer, steps: u32) -> Result<Vec<f32>> {
     let mut out = Vec::with_capacity(steps as usize * 3);
-    let mut push = |entries: Vec<train::LogEntry>| {
+    let mut push = |entries: Vec<LogEntry>| {
         out.extend(entries.iter().flat_map(|e| [e.step as f32, e.d_loss, e.g_loss]));
     };
     for _ in 0..steps {

@@ -3,7 +3,8 @@
 
 use nanogan::gan::config::{Config, GanLoss, Schedule};
 use nanogan::gan::presets::Preset;
-use nanogan::gan::train::{fixed_noise, Trainer, View};
+use nanogan::gan::sample::{fixed_noise, View};
+use nanogan::gan::train::Trainer;
 use nanogan::io::checkpoint::Checkpoint;
 use nanogan::io::data::{Binarize, Dataset};
 use nanogan::Gpu;
@@ -286,7 +287,7 @@ fn f16_generator_checkpoint_samples_like_f32() {
     half.restore(gpu, &g).unwrap();
     let z = fixed_noise(5, 16, 100);
     let a = pollster::block_on(t.sample(gpu, &z)).unwrap();
-    let b = pollster::block_on(nanogan::gan::train::sample(gpu, &g, 100, &z)).unwrap();
+    let b = pollster::block_on(nanogan::gan::sample::sample(gpu, &g, 100, &z)).unwrap();
     let max = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
     assert!(max < 0.05, "f16 samples differ by up to {max}");
     // A checkpoint of the wrong model is refused by name.

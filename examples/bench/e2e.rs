@@ -13,7 +13,7 @@
 //! own `Gpu`, so its buffer figure counts only what that case allocated.
 
 use nanogan::gan::config::{Config, GanLoss, Schedule};
-use nanogan::gan::train::fixed_noise;
+use nanogan::gan::sample::fixed_noise;
 use nanogan::gpu::step::profile;
 use nanogan::{Dataset, Gpu, Kernel, Preset, Result, Step, Trainer};
 use std::collections::HashMap;

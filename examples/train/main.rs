@@ -7,7 +7,8 @@
 mod args;
 
 use args::{parse_args, Args};
-use nanogan::gan::train::{fixed_noise, LogEntry, Trainer};
+use nanogan::gan::sample::fixed_noise;
+use nanogan::gan::train::{LogEntry, Trainer};
 use nanogan::io::checkpoint::{self, write_atomic};
 use nanogan::io::data::Dataset;
 use nanogan::io::image::{grid, npy_f32, png_grey};

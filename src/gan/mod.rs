@@ -5,4 +5,5 @@ pub mod config;
 pub mod discrete;
 pub mod loss;
 pub mod presets;
+pub mod sample;
 pub mod train;

@@ -5,7 +5,8 @@
 use crate::support::gpu;
 use nanogan::gan::config::Config;
 use nanogan::gan::presets::Preset;
-use nanogan::gan::train::{fixed_noise, Trainer};
+use nanogan::gan::sample::fixed_noise;
+use nanogan::gan::train::Trainer;
 use nanogan::gpu::step::profile;
 use nanogan::io::data::Dataset;
 use nanogan::{wgpu, Gpu};
