@@ -24,6 +24,7 @@ fn rust_uniform_size(name: &str) -> Option<usize> {
         "UpsampleParams" => size_of::<nanogan::nn::upsample::UpsampleParams>(),
         "ColumnsParams" => size_of::<nanogan::gpu::conv_gemm::ColumnsParams>(),
         "DiscreteParams" => size_of::<nanogan::gan::discrete::DiscreteParams>(),
+        "PoolParams" => size_of::<nanogan::nn::pool::PoolParams>(),
         _ => return None,
     })
 }

@@ -10,6 +10,8 @@
 // BGAN's generator loss ½·mean((log D − log(1 − D))²) is kind 1 with c = 0, because
 // log σ(y) − log(1 − σ(y)) = y exactly: computing it from the logit never takes log(0).
 // The loss lands in losses[out_index] (added to it if accumulate = 1, as D's real and fake terms).
+// loss_softmax_xent, for classifiers: y (N, C) logits, t (N) class indices (as f32),
+//   L = mean_n(logsumexp(y[n, ·]) − y[n, t[n]]),   dy[n, c] = (softmax(y[n, ·])[c] − [c = t[n]]) / N
 
 struct LossParams {
     n: u32,
@@ -17,7 +19,8 @@ struct LossParams {
     c: f32,
     out_index: u32,
     accumulate: u32,
-    _pad0: u32, _pad1: u32, _pad2: u32,
+    classes: u32,         // C, loss_softmax_xent only
+    _pad1: u32, _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: LossParams;
@@ -58,6 +61,11 @@ fn loss_fwd_bwd(@builtin(local_invocation_index) lid: u32) {
         sum += l;
         dy[i] = g * inv_n;
     }
+    store_mean(lid, sum, inv_n);
+}
+
+// Sums the invocations' partial sums in a fixed order and stores sum·inv_n into the loss slot.
+fn store_mean(lid: u32, sum: f32, inv_n: f32) {
     partial[lid] = sum;
     workgroupBarrier();
     for (var half = LOSS_WG / 2u; half > 0u; half /= 2u) {
@@ -74,4 +82,28 @@ fn loss_fwd_bwd(@builtin(local_invocation_index) lid: u32) {
             losses[p.out_index] = total;
         }
     }
+}
+
+@compute @workgroup_size(LOSS_WG, 1, 1)
+fn loss_softmax_xent(@builtin(local_invocation_index) lid: u32) {
+    let inv_n = 1.0 / f32(max(p.n, 1u));
+    var sum = 0.0;
+    for (var r = lid; r < p.n; r += LOSS_WG) {
+        let base = r * p.classes;
+        var top = y[base];
+        for (var c = 1u; c < p.classes; c++) {
+            top = max(top, y[base + c]);
+        }
+        var total = 0.0;
+        for (var c = 0u; c < p.classes; c++) {
+            total += exp(y[base + c] - top);
+        }
+        // The host checks labels; the clamp only keeps a bad one inside its row.
+        let label = min(u32(max(t[r], 0.0)), p.classes - 1u);
+        sum += top + log(total) - y[base + label];
+        for (var c = 0u; c < p.classes; c++) {
+            dy[base + c] = (exp(y[base + c] - top) / total - select(0.0, 1.0, c == label)) * inv_n;
+        }
+    }
+    store_mean(lid, sum, inv_n);
 }

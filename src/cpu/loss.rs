@@ -25,3 +25,22 @@ pub fn loss(term: Term, y: &[f64], t: &[f64]) -> (f64, Vec<f64>) {
         .collect();
     (total / n, dy)
 }
+
+/// Softmax cross-entropy of logits (N rows of `classes`) against class indices: (mean loss,
+/// dL/dlogits).
+pub fn softmax_xent(y: &[f64], labels: &[usize], classes: usize) -> (f64, Vec<f64>) {
+    let n = labels.len();
+    let mut total = 0.0;
+    let mut dy = vec![0.0; y.len()];
+    for (r, &label) in labels.iter().enumerate() {
+        let row = &y[r * classes..(r + 1) * classes];
+        let top = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let sum: f64 = row.iter().map(|v| (v - top).exp()).sum();
+        total += top + sum.ln() - row[label];
+        for c in 0..classes {
+            let one = if c == label { 1.0 } else { 0.0 };
+            dy[r * classes + c] = ((row[c] - top).exp() / sum - one) / n as f64;
+        }
+    }
+    (total / n as f64, dy)
+}

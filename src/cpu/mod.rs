@@ -10,4 +10,5 @@ pub mod dropout;
 pub mod gather;
 pub mod linear;
 pub mod loss;
+pub mod pool;
 pub mod random;

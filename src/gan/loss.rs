@@ -28,7 +28,8 @@ pub struct LossParams {
     pub c: f32,
     pub out_index: u32,
     pub accumulate: u32,
-    pub _pad: [u32; 3],
+    pub classes: u32,
+    pub _pad: [u32; 2],
 }
 
 /// Records dy = ∂L/∂y (overwrite) and L into `losses[out_index]` (added if `accumulate`).
@@ -61,6 +62,40 @@ pub fn record(
         (Term::Mse, None) => return Err(Error::Param("MSE loss needs a target tensor".into())),
         (_, _) => y,
     };
-    let p = LossParams { n: y.len() as u32, kind, c, out_index, accumulate: accumulate as u32, _pad: [0; 3] };
+    let p =
+        LossParams { n: y.len() as u32, kind, c, out_index, accumulate: accumulate as u32, classes: 0, _pad: [0; 2] };
     s.dispatch(Kernel::Loss, &p, &[&dy.buf, losses, &y.buf, &t.buf], [1, 1, 1])
+}
+
+/// Records the softmax cross-entropy of `logits` (N, C) against `labels` (N class indices, as
+/// f32): dlogits (overwritten) and the mean loss into `losses[out_index]` (added if `accumulate`).
+pub fn record_softmax_xent(
+    s: &mut Step,
+    dlogits: &Tensor,
+    losses: &wgpu::Buffer,
+    out_index: u32,
+    accumulate: bool,
+    logits: &Tensor,
+    labels: &Tensor,
+) -> Result<()> {
+    let [n, classes] = logits.shape[..] else {
+        return Err(Error::Shape(format!("softmax cross-entropy expects logits (N, C), got {:?}", logits.shape)));
+    };
+    if classes == 0 {
+        return Err(Error::Shape("softmax cross-entropy needs at least one class".into()));
+    }
+    expect_shape("logit gradient", dlogits, &logits.shape)?;
+    if labels.len() != n {
+        return Err(Error::Shape(format!("{} labels for {n} rows of logits", labels.len())));
+    }
+    let p = LossParams {
+        n: n as u32,
+        kind: 0,
+        c: 0.0,
+        out_index,
+        accumulate: accumulate as u32,
+        classes: classes as u32,
+        _pad: [0; 2],
+    };
+    s.dispatch(Kernel::SoftmaxXent, &p, &[&dlogits.buf, losses, &logits.buf, &labels.buf], [1, 1, 1])
 }

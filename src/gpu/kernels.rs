@@ -25,10 +25,11 @@ pub enum Family {
     Loss,
     Gather,
     Discrete,
+    Pool,
 }
 
 impl Family {
-    pub const ALL: [Family; 12] = [
+    pub const ALL: [Family; 13] = [
         Family::Matmul,
         Family::Reduce,
         Family::Columns,
@@ -41,6 +42,7 @@ impl Family {
         Family::Loss,
         Family::Gather,
         Family::Discrete,
+        Family::Pool,
     ];
 
     pub fn name(self) -> &'static str {
@@ -57,6 +59,7 @@ impl Family {
             Family::Loss => "loss",
             Family::Gather => "gather",
             Family::Discrete => "discrete",
+            Family::Pool => "pool",
         }
     }
 
@@ -75,6 +78,7 @@ impl Family {
             Family::Loss => family_source!("loss.wgsl"),
             Family::Gather => family_source!("gather.wgsl"),
             Family::Discrete => family_source!("discrete.wgsl"),
+            Family::Pool => family_source!("pool.wgsl"),
         }
     }
 }
@@ -151,6 +155,11 @@ pub enum Kernel {
     GatherBatchBinary,
     /// M binary images per row of Bernoulli logits (discrete BGAN).
     DiscreteSample,
+    /// Softmax cross-entropy against class labels (classifiers).
+    SoftmaxXent,
+    PoolMaxFwd,
+    /// Max pooling's input gradient, the maximum found again from x.
+    PoolMaxBwdX,
     /// Importance weights: a softmax of D's logits over each row's M samples.
     DiscreteWeights,
     /// The discrete BGAN generator loss's per-pixel terms and its gradient in the logits.
@@ -160,7 +169,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 52] = [
+    pub const ALL: [Kernel; 55] = [
         Kernel::Gemm,
         Kernel::GemmVec4 { a_along_k: true, b_along_n: true, epilogue: GemmEpilogue::Any },
         Kernel::GemmVec4 { a_along_k: true, b_along_n: true, epilogue: GemmEpilogue::Plain },
@@ -210,6 +219,9 @@ impl Kernel {
         Kernel::GatherBatch,
         Kernel::GatherBatchBinary,
         Kernel::DiscreteSample,
+        Kernel::SoftmaxXent,
+        Kernel::PoolMaxFwd,
+        Kernel::PoolMaxBwdX,
         Kernel::DiscreteWeights,
         Kernel::DiscreteBwd,
         Kernel::DiscreteLossSum,
@@ -263,6 +275,9 @@ impl Kernel {
             Kernel::GatherBatch => "gather_batch",
             Kernel::GatherBatchBinary => "gather_batch_binary",
             Kernel::DiscreteSample => "discrete_sample",
+            Kernel::SoftmaxXent => "loss_softmax_xent",
+            Kernel::PoolMaxFwd => "pool_max_fwd",
+            Kernel::PoolMaxBwdX => "pool_max_bwd_x",
             Kernel::DiscreteWeights => "discrete_weights",
             Kernel::DiscreteBwd => "discrete_bwd",
             Kernel::DiscreteLossSum => "discrete_loss_sum",
@@ -294,7 +309,8 @@ impl Kernel {
             Kernel::DropoutFwd | Kernel::DropoutBwdX => Family::Dropout,
             Kernel::RandomUniform | Kernel::RandomNormal | Kernel::ClockTick => Family::Random,
             Kernel::AdamStep | Kernel::SgdStep => Family::Adam,
-            Kernel::Loss => Family::Loss,
+            Kernel::Loss | Kernel::SoftmaxXent => Family::Loss,
+            Kernel::PoolMaxFwd | Kernel::PoolMaxBwdX => Family::Pool,
             Kernel::GatherIndices | Kernel::GatherBatch | Kernel::GatherBatchBinary => Family::Gather,
             Kernel::DiscreteSample | Kernel::DiscreteWeights | Kernel::DiscreteBwd | Kernel::DiscreteLossSum => {
                 Family::Discrete

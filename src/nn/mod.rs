@@ -10,4 +10,5 @@ pub mod dropout;
 pub mod init;
 pub mod linear;
 pub mod model;
+pub mod pool;
 pub mod upsample;

@@ -15,6 +15,7 @@ use crate::nn::conv_transpose2d::ConvTranspose2d;
 use crate::nn::dropout::Dropout;
 use crate::nn::init::Init;
 use crate::nn::linear::Linear;
+use crate::nn::pool::MaxPool2d;
 use crate::nn::upsample::Upsample2x;
 
 pub enum Layer {
@@ -25,6 +26,7 @@ pub enum Layer {
     Activation(Activation),
     Upsample(Upsample2x),
     Dropout(Dropout),
+    MaxPool(MaxPool2d),
     /// Reinterprets each sample as this shape (batch axis kept); no copy, no dispatch.
     Reshape(Vec<usize>),
 }
@@ -39,6 +41,7 @@ impl Layer {
             Layer::Activation(l) => l.out_shape(x),
             Layer::Upsample(l) => l.out_shape(x),
             Layer::Dropout(l) => l.out_shape(x),
+            Layer::MaxPool(l) => l.out_shape(x),
             Layer::Reshape(shape) => {
                 let n = *x.first().ok_or_else(|| Error::Shape("Reshape of a scalar".into()))?;
                 if numel(&x[1..]) != numel(shape) {
@@ -77,6 +80,7 @@ impl Layer {
             Layer::Activation(l) => format!("{:?}", l.act),
             Layer::Upsample(_) => "Upsample(×2)".into(),
             Layer::Dropout(l) => format!("Dropout{}({})", if l.spatial { "2d" } else { "" }, l.p),
+            Layer::MaxPool(l) => format!("MaxPool2d({})", l.k),
             Layer::Reshape(s) => format!("Reshape({s:?})"),
         }
     }
@@ -301,6 +305,7 @@ impl Sequential {
                 Layer::Activation(l) => l.forward(s, y, x)?,
                 Layer::Upsample(l) => l.forward(s, y, x)?,
                 Layer::Dropout(l) => l.forward(s, p, y, mask(a, i)?, x, train, pass)?,
+                Layer::MaxPool(l) => l.forward(s, y, x)?,
                 Layer::Reshape(_) => {}
             }
         }
@@ -333,6 +338,11 @@ impl Sequential {
                 Layer::Dropout(l) => {
                     if let Some(dx) = dx {
                         l.backward(s, dx, dy, mask(a, i)?)?
+                    }
+                }
+                Layer::MaxPool(l) => {
+                    if let Some(dx) = dx {
+                        l.backward(s, dx, dy, x)?
                     }
                 }
                 Layer::Reshape(_) => {}
@@ -470,6 +480,10 @@ impl<'g> SequentialBuilder<'g> {
         let stream = self.layers.len() as u32;
         let d = Dropout::new(p, spatial, self.seed, stream)?;
         self.push(Layer::Dropout(d))
+    }
+
+    pub fn max_pool(self, k: usize) -> Result<Self> {
+        self.push(Layer::MaxPool(MaxPool2d::new(k)?))
     }
 
     pub fn reshape(self, sample: &[usize]) -> Result<Self> {

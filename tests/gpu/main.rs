@@ -12,6 +12,7 @@ mod gather;
 mod linear;
 mod loss;
 mod mlp;
+mod pool;
 mod profile;
 mod random_dropout;
 mod workspace;

@@ -11,3 +11,4 @@ mod dropout;
 mod elementwise;
 mod linear;
 mod loss;
+mod pool;
