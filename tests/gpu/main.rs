@@ -5,6 +5,7 @@ mod support;
 
 mod adam;
 mod batch_norm;
+mod classifier;
 mod conv;
 mod discrete;
 mod elementwise;
