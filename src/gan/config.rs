@@ -184,6 +184,16 @@ impl Default for Config {
     }
 }
 
+/// Upper bounds `validate` holds a config to, so a config from a file (a checkpoint's metadata,
+/// the web page's text) cannot make the trainer overflow or allocate without bound. Latent size:
+/// the dcgan generator's first layer holds 6272·z weights, 103 MB at 4096, within the 128 MiB a
+/// storage buffer may bind by default.
+pub const MAX_Z: usize = 4096;
+/// Discriminator steps per generator step: each is one more replay of the D plan per iteration.
+pub const MAX_D_STEPS: usize = 1000;
+/// Iterations between loss read-backs: one recorded copy plan and 8 bytes of history for each.
+pub const MAX_LOG_EVERY: usize = 10_000;
+
 impl Config {
     /// The defaults for a preset (its usual initialisation).
     /// The optimiser of a model trained at learning rate `lr`.
@@ -208,14 +218,20 @@ impl Config {
         if self.z == 0 {
             return bad("latent size z must be positive");
         }
+        if self.z > MAX_Z {
+            return bad(&format!("latent size z = {} is over the limit of {MAX_Z}", self.z));
+        }
         if self.batch == 0 {
             return bad("batch must be positive");
         }
-        if self.d_steps == 0 {
-            return bad("d_steps (discriminator steps per generator step) must be at least 1");
+        if self.d_steps == 0 || self.d_steps > MAX_D_STEPS {
+            return bad(&format!(
+                "d_steps (discriminator steps per generator step) must be from 1 to {MAX_D_STEPS}, not {}",
+                self.d_steps
+            ));
         }
-        if self.log_every == 0 {
-            return bad("log_every must be at least 1");
+        if self.log_every == 0 || self.log_every > MAX_LOG_EVERY {
+            return bad(&format!("log_every must be from 1 to {MAX_LOG_EVERY}, not {}", self.log_every));
         }
         if let GanLoss::Lsgan { a, b, c } = self.loss {
             if ![a, b, c].iter().all(|v| v.is_finite()) {
@@ -289,23 +305,25 @@ impl Config {
             let (k, v) =
                 pair.split_once('=').ok_or_else(|| Error::Format(format!("config entry '{pair}' is not key=value")))?;
             let num = |v: &str| v.parse::<f64>().map_err(|_| Error::Format(format!("config {k}={v}: not a number")));
+            let count =
+                |v: &str| v.parse::<usize>().map_err(|_| Error::Format(format!("config {k}={v}: not a whole number")));
             match k {
                 "model" => c.model = Preset::parse(v)?,
                 "loss" => loss = v.to_string(),
                 "a" => a = num(v)? as f32,
                 "b" => b = num(v)? as f32,
                 "c" => cc = num(v)? as f32,
-                "z" => c.z = num(v)? as usize,
-                "batch" => c.batch = num(v)? as usize,
+                "z" => c.z = count(v)?,
+                "batch" => c.batch = count(v)?,
                 "lr_d" => c.lr_d = num(v)? as f32,
                 "lr_g" => c.lr_g = num(v)? as f32,
                 "beta1" => c.beta1 = num(v)? as f32,
                 "beta2" => c.beta2 = num(v)? as f32,
                 "eps" => c.eps = num(v)? as f32,
-                "d_steps" => c.d_steps = num(v)? as usize,
+                "d_steps" => c.d_steps = count(v)?,
                 "seed" => c.seed = v.parse().map_err(|_| Error::Format(format!("config seed={v}: not an integer")))?,
                 "init" => c.init = if v == "dcgan" { Init::Dcgan } else { Init::Torch },
-                "log_every" => c.log_every = num(v)? as usize,
+                "log_every" => c.log_every = count(v)?,
                 "binarize" => binarize = Some(Binarize::parse(v)?),
                 "optimizer" => {
                     sgd = match v {
@@ -316,7 +334,7 @@ impl Config {
                 }
                 "momentum" => momentum = num(v)? as f32,
                 "schedule" => c.schedule = Schedule::parse(v)?,
-                "bgan_samples" => samples = num(v)? as usize,
+                "bgan_samples" => samples = count(v)?,
                 _ => return Err(Error::Format(format!("unknown config key '{k}'"))),
             }
         }

@@ -147,8 +147,10 @@ impl Checkpoint {
         if f16 {
             meta.retain(|k, _| !k.ends_with(".clock"));
         }
-        let info: hashbrown::HashMap<String, String> = meta.into_iter().collect();
-        safetensors::serialize(views.iter().map(|(n, b)| (n.as_str(), b)), Some(info))
+        // No metadata map at all when it is empty: safetensors 0.8 writes an unreadable header
+        // for an empty map beside no tensors.
+        let info: Option<hashbrown::HashMap<String, String>> = (!meta.is_empty()).then(|| meta.into_iter().collect());
+        safetensors::serialize(views.iter().map(|(n, b)| (n.as_str(), b)), info)
             .map_err(|e| Error::Format(format!("writing safetensors: {e}")))
     }
 

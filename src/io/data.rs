@@ -23,60 +23,71 @@ pub struct Idx {
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// Parses IDX bytes, gunzipping first if they are gzip. `what` names the source in errors.
+/// A gzip stream is decoded only as far as the header's declared size is kept, and the rest is
+/// checked (length, checksum) and dropped, so memory never exceeds the data actually declared
+/// and present: a gzip bomb behind a small header costs what the header says.
 pub fn parse_idx(bytes: &[u8], what: &str) -> Result<Idx> {
-    let raw;
-    let bytes = if bytes.starts_with(&GZIP_MAGIC) {
-        raw = gunzip(bytes, what)?;
-        &raw[..]
-    } else {
-        bytes
-    };
-    if bytes.len() < 4 {
-        return Err(Error::Format(format!("{what}: {} bytes is too short for an IDX header", bytes.len())));
+    if !bytes.starts_with(&GZIP_MAGIC) {
+        return read_idx_from(&mut &bytes[..], what);
     }
-    let magic = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
-    let ndims = bytes[3] as usize;
-    if bytes[0] != 0 || bytes[1] != 0 || bytes[2] != 0x08 || ndims == 0 {
-        let hint = if bytes.starts_with(&GZIP_MAGIC) {
+    let mut gz = flate2::read::GzDecoder::new(bytes);
+    let idx = read_idx_from(&mut gz, what)?;
+    std::io::copy(&mut gz, &mut std::io::sink()).map_err(|e| gzip_error(what, e))?;
+    Ok(idx)
+}
+
+/// Reads an IDX header and then exactly the data it declares from `r`.
+fn read_idx_from(r: &mut impl Read, what: &str) -> Result<Idx> {
+    let head = read_at_most(r, 4, what)?;
+    if head.len() < 4 {
+        return Err(Error::Format(format!("{what}: {} bytes is too short for an IDX header", head.len())));
+    }
+    let ndims = head[3] as usize;
+    if head[0] != 0 || head[1] != 0 || head[2] != 0x08 || ndims == 0 {
+        let hint = if head.starts_with(&GZIP_MAGIC) {
             " (is it gzip inside gzip?)"
-        } else if bytes[2] != 0x08 && bytes[0] == 0 && bytes[1] == 0 {
+        } else if head[2] != 0x08 && head[0] == 0 && head[1] == 0 {
             " (only unsigned-byte IDX files, type 0x08, are supported)"
         } else {
             " (not an IDX file?)"
         };
+        let magic = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
         return Err(Error::Format(format!(
             "{what}: expected IDX magic 0x000008NN (unsigned bytes, NN dimensions), found 0x{magic:08x}{hint}"
         )));
     }
-    let header = 4 + 4 * ndims;
-    if bytes.len() < header {
+    let sizes = read_at_most(r, 4 * ndims, what)?;
+    if sizes.len() < 4 * ndims {
+        let header = 4 + 4 * ndims;
         return Err(Error::Format(format!("{what}: truncated header: {ndims} dimensions need {header} bytes")));
     }
-    let dims: Vec<usize> = (0..ndims)
-        .map(|i| {
-            let o = 4 + 4 * i;
-            u32::from_be_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]) as usize
-        })
-        .collect();
+    let dims: Vec<usize> =
+        sizes.chunks_exact(4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize).collect();
     let expected = dims
         .iter()
         .try_fold(1usize, |a, &d| a.checked_mul(d))
         .ok_or_else(|| Error::Format(format!("{what}: dimensions {dims:?} overflow")))?;
-    let found = bytes.len() - header;
-    if found < expected {
+    let data = read_at_most(r, expected, what)?;
+    if data.len() < expected {
         return Err(Error::Format(format!(
-            "{what}: truncated: dimensions {dims:?} need {expected} bytes of data, found {found}"
+            "{what}: truncated: dimensions {dims:?} need {expected} bytes of data, found {}",
+            data.len()
         )));
     }
-    Ok(Idx { dims, data: bytes[header..header + expected].to_vec() })
+    Ok(Idx { dims, data })
 }
 
-fn gunzip(bytes: &[u8], what: &str) -> Result<Vec<u8>> {
+/// Up to `n` bytes from `r`, fewer if it ends first. The buffer grows with the bytes really
+/// there, never to `n` (a declared size) up front.
+fn read_at_most(r: &mut impl Read, n: usize, what: &str) -> Result<Vec<u8>> {
     let mut out = Vec::new();
-    flate2::read::GzDecoder::new(bytes)
-        .read_to_end(&mut out)
-        .map_err(|e| Error::Format(format!("{what}: corrupt or truncated gzip: {e}")))?;
+    r.take(n as u64).read_to_end(&mut out).map_err(|e| gzip_error(what, e))?;
     Ok(out)
+}
+
+/// Only the gzip decoder's reads can fail (a byte slice's cannot).
+fn gzip_error(what: &str, e: std::io::Error) -> Error {
+    Error::Format(format!("{what}: corrupt or truncated gzip: {e}"))
 }
 
 #[cfg(not(target_arch = "wasm32"))]
