@@ -3,7 +3,7 @@
 //! uninterrupted run's losses from that step on, bit for bit.
 //!
 //! The training process is this test binary run again (`crash_child`, ignored unless started
-//! here), driving the library the way `examples/train.rs` does: losses appended to
+//! here), driving the library the way `examples/train/main.rs` does: losses appended to
 //! `losses.csv`, then a checkpoint written with `write_atomic` every `CHECKPOINT_EVERY` steps.
 //! The child prints a line at each point a kill may aim at. Kill times come from a seeded
 //! generator (`NANOGAN_CRASH_SEED` picks another sequence). Runs on the GPU (lavapipe in CI).
@@ -43,7 +43,7 @@ fn gpu() -> Option<Gpu> {
     }
 }
 
-/// Trains to `STEPS` in `out` (resuming from its checkpoint if `resume`) as examples/train.rs
+/// Trains to `STEPS` in `out` (resuming from its checkpoint if `resume`) as examples/train/main.rs
 /// does, telling `say` when it is ready, after each step, and around each checkpoint write.
 fn train(gpu: &Gpu, data: &Dataset, out: &Path, resume: bool, mut say: impl FnMut(String)) -> Trainer {
     let path = out.join(CHECKPOINT);
