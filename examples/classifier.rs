@@ -26,7 +26,8 @@ USAGE: cargo run --release --example classifier -- [OPTIONS]
   --data DIR     MNIST-format directory: trains on train-images/-labels and tests on
                  t10k-images/-labels when present (default: the bundled 10,000 digits,
                  the last 2,000 held out for testing)
-  --epochs N     passes over the training images (default 4)
+  --epochs N     passes over the training images (default 10; the learning rate halves
+                 for each quarter of them after the first half)
   --batch N      batch size (default 64)
   --lr LR        Adam learning rate (default 1e-3)
   --seed N       initialisation and shuffling seed (default 0)
@@ -54,20 +55,18 @@ fn main() {
     }
 }
 
-/// LeNet-5's shape with ReLU and max pooling: 28×28 → 6@24×24 → 6@12×12 → 16@8×8 → 16@4×4 →
-/// 120 → 84 → 10 logits. The 84 features before the last layer are what metrics compare.
+/// LeNet-5's shape, wider, with ReLU and max pooling: 28×28 → 16@24×24 → 16@12×12 → 32@8×8 →
+/// 32@4×4 → 128 → 10 logits. The 128 features before the last layer are what metrics compare.
 pub fn classifier(gpu: &Gpu, seed: u64) -> Result<Sequential> {
     SequentialBuilder::new(gpu, "classifier", &[1, 28, 28], Init::Torch, seed)
-        .conv2d(6, 5, 1, 0)?
-        .act(Act::Relu)?
-        .max_pool(2)?
         .conv2d(16, 5, 1, 0)?
         .act(Act::Relu)?
         .max_pool(2)?
-        .reshape(&[16 * 4 * 4])?
-        .linear(120)?
+        .conv2d(32, 5, 1, 0)?
         .act(Act::Relu)?
-        .linear(84)?
+        .max_pool(2)?
+        .reshape(&[32 * 4 * 4])?
+        .linear(128)?
         .act(Act::Relu)?
         .linear(10)?
         .build()
@@ -75,7 +74,7 @@ pub fn classifier(gpu: &Gpu, seed: u64) -> Result<Sequential> {
 
 fn run() -> Result<()> {
     let (mut data, mut out): (Option<PathBuf>, Option<PathBuf>) = (None, None);
-    let (mut epochs, mut batch, mut lr, mut seed) = (4usize, 64usize, 1e-3f32, 0u64);
+    let (mut epochs, mut batch, mut lr, mut seed) = (10usize, 64usize, 1e-3f32, 0u64);
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| Error::Param(format!("{flag} needs a value (see --help)")));
@@ -106,25 +105,31 @@ fn run() -> Result<()> {
     let net = classifier(&gpu, seed)?;
     eprint!("{}", net.summary(batch)?);
 
-    // One recorded step, replayed after the host writes each batch.
+    // One recorded step, replayed after the host writes each batch; recorded again when the
+    // learning rate changes (it is part of the step's uniforms).
     let acts = net.activations(&gpu, batch, Default::default())?;
     let labels = Tensor::zeros(&gpu, &[batch])?;
     let losses = gpu.storage("losses", 4)?;
-    let adam = Adam::new(lr, 0.9, 0.999, 1e-8)?;
-    let plan = gpu.record_settled(|| {
-        let mut s = Step::new(&gpu);
-        zero_grad(&mut s, &net.arena);
-        net.forward(&mut s, &acts, true, 0)?;
-        record_softmax_xent(&mut s, acts.output_grad()?, &losses, 0, false, acts.output(), &labels)?;
-        net.backward(&mut s, &acts, false, false)?;
-        adam.step(&mut s, &net.arena)?;
-        Ok(s.finish())
-    })?;
+    let record = |lr: f32| {
+        let adam = Adam::new(lr, 0.9, 0.999, 1e-8)?;
+        gpu.record_settled(|| {
+            let mut s = Step::new(&gpu);
+            zero_grad(&mut s, &net.arena);
+            net.forward(&mut s, &acts, true, 0)?;
+            record_softmax_xent(&mut s, acts.output_grad()?, &losses, 0, false, acts.output(), &labels)?;
+            net.backward(&mut s, &acts, false, false)?;
+            adam.step(&mut s, &net.arena)?;
+            Ok(s.finish())
+        })
+    };
 
     let start = Instant::now();
     let mut rng = InitRng::new(seed ^ 0xC1A5);
     let steps_per_epoch = train.len() / batch;
     for epoch in 1..=epochs {
+        // Full rate for the first half, then halved at each further quarter.
+        let decay = (4 * (epoch - 1) / epochs).saturating_sub(1) as i32;
+        let plan = record(lr * 0.5f32.powi(decay))?;
         let order = shuffled(train.len(), &mut rng);
         let mut loss_sum = 0.0;
         for step in 0..steps_per_epoch {
