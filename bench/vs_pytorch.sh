@@ -52,7 +52,7 @@ for c in "${cases[@]}"; do
         done
         echo "$line"
     done
-    adapter=$("$bench" --e2e --quick "no such case" 2>/dev/null | awk -F': ' '/^adapter/ {print $2; exit}')
+    adapter=$("$bench" --e2e --quick "no such case" 2>/dev/null | awk -F': ' '/^adapter/ {print $2; exit}' | sed 's/ (per-kernel.*\| (no timestamps)//')
     echo "== $c, median of $rounds rounds: nanogan $(median <"$tmp/nanogan-$model-$loss-$batch") ms/iteration on $adapter"
     for dev in "${devices[@]}"; do
         echo "   pytorch $dev $(median <"$tmp/$dev-$model-$loss-$batch") ms/iteration;" \
