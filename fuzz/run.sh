@@ -3,6 +3,7 @@
 # overflow checks on):
 #
 #   bash fuzz/run.sh [RUNS] [TARGET...]    # RUNS per target, default 10,000,000 (or FUZZ_RUNS=N)
+#   FUZZ_SECONDS=1500 bash fuzz/run.sh     # also stop each target after 25 minutes
 #
 # Targets (all three by default): idx (IDX reader, raw and gzip), checkpoint (safetensors
 # loader + the config stored in it), config (config text parser); see fuzz/src/lib.rs.
@@ -24,6 +25,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 runs="${1:-${FUZZ_RUNS:-10000000}}"
+seconds_limit="${FUZZ_SECONDS:-0}" # 0: no time limit
 shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(idx checkpoint config)
@@ -46,11 +48,11 @@ for t in "${targets[@]}"; do
     dict=()
     [ -f "fuzz/$t.dict" ] && dict=("-dict=$PWD/fuzz/$t.dict")
     log="fuzz/logs/$t.log"
-    echo "fuzz/run.sh: $t, $runs executions (log: $log)"
+    echo "fuzz/run.sh: $t, $runs executions$([ "$seconds_limit" = 0 ] || echo " or $seconds_limit s") (log: $log)"
     start=$(date +%s)
     set +e
     cargo +nightly fuzz run "$t" "fuzz/corpus/$t" "tests/fuzz_corpus/$t" -- \
-        -runs="$runs" -max_len=65536 -malloc_limit_mb=160 -rss_limit_mb=512 -timeout=10 \
+        -runs="$runs" -max_total_time="$seconds_limit" -max_len=65536 -malloc_limit_mb=160 -rss_limit_mb=512 -timeout=10 \
         -print_final_stats=1 "${dict[@]}" >"$log" 2>&1
     rc=$?
     set -e

@@ -159,7 +159,7 @@ pub fn safetensors_from(input: &[u8]) -> Vec<u8> {
         let (start, end) = match c.byte() % 8 {
             0 => (c.u64(), c.u64()),
             1 => (offset, offset.saturating_add(len).saturating_add(1)),
-            2 => (offset + 1, offset.saturating_add(len)),
+            2 => (offset.saturating_add(1), offset.saturating_add(len)),
             _ => (offset, offset.saturating_add(len)),
         };
         offset = end;
