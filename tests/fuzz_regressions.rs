@@ -116,20 +116,24 @@ fn gzip_bomb_costs_what_the_header_declares() {
     assert!(e.contains("corrupt or truncated gzip"), "{e}");
 }
 
-/// Writes the seed inputs of the three fuzz targets into `tests/fuzz_corpus/` (run by hand;
+/// Writes the seed inputs of the three fuzz targets into `tests/fuzz_corpus/` (by hand only: a
+/// no-op unless NANOGAN_WRITE_FUZZ_SEEDS is set;
 /// `fuzz/run.sh` then grows the corpus from them):
 ///
 ///     cargo run --release --example train -- --steps 1 --f16 --out /tmp/mlp
 ///     cargo run --release --example train -- --steps 1 --model dcgan --batch 4 --out /tmp/dcgan
 ///     NANOGAN_SEED_CHECKPOINTS=/tmp/mlp/checkpoint.safetensors,/tmp/mlp/generator-f16.safetensors,/tmp/dcgan/checkpoint.safetensors \
-///         cargo test --test fuzz_regressions -- --ignored write_seeds
+///         NANOGAN_WRITE_FUZZ_SEEDS=1 cargo test --test fuzz_regressions write_seeds
 ///
 /// Real checkpoints are megabytes, over the fuzzers' 64 KiB inputs, so each is written again by
 /// `Checkpoint::to_bytes` with every tensor cut to its first few values (real names, dtypes and
 /// metadata), and one is kept as its first 8 KiB (the real header, data cut short).
 #[test]
-#[ignore = "writes the seed corpus; run by hand"]
 fn write_seeds() {
+    // Rewrites the committed seeds only when asked: NANOGAN_WRITE_FUZZ_SEEDS=1.
+    if std::env::var_os("NANOGAN_WRITE_FUZZ_SEEDS").is_none() {
+        return;
+    }
     use nanogan::io::data::{parse_idx, Idx};
     use nanogan::{Checkpoint, Config, Preset};
     use std::io::Write;
