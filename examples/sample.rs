@@ -63,7 +63,8 @@ fn run() -> Result<()> {
     let c = checkpoint::load(&path)?;
     let config = Config::from_checkpoint(&c)?;
     let g = config.generator(&gpu)?;
-    c.restore(&gpu, &g)?;
+    // The EMA's weights when the run kept one.
+    c.generator_only().restore(&gpu, &g)?;
     eprintln!("generator: {} preset, Z = {}, from {}", config.model.name(), config.z, path.display());
     let view = if mean { View::Mean } else { View::Binary { seed } };
     let draw = |z: &[f32]| -> Result<Vec<f32>> {
@@ -85,8 +86,7 @@ fn run() -> Result<()> {
     }
 
     if let Some(file) = export {
-        let mut g_only = c.clone();
-        g_only.tensors.retain(|name, _| name.starts_with("generator."));
+        let g_only = c.generator_only();
         write_atomic(&file, &g_only.to_bytes(true)?)?;
         eprintln!("wrote {} (generator, f16)", file.display());
     }

@@ -26,6 +26,7 @@ pub mod error;
 pub mod gan;
 pub mod gpu;
 pub mod io;
+pub mod metrics;
 pub mod nn;
 #[cfg(target_arch = "wasm32")]
 pub mod web;

@@ -208,7 +208,7 @@ impl Lab {
         self.give_back(t);
         let mut c = c.map_err(js)?;
         if f16 {
-            c.tensors.retain(|name, _| name.starts_with("generator."));
+            c = c.generator_only();
         }
         c.to_bytes(f16).map_err(js)
     }
@@ -230,7 +230,7 @@ impl Lab {
         }
         let config = Config::from_checkpoint(&c).map_err(|e| js(with_name(e, name)))?;
         let g = config.generator(&self.gpu).map_err(js)?;
-        c.restore(&self.gpu, &g).map_err(|e| js(with_name(e, name)))?;
+        c.generator_only().restore(&self.gpu, &g).map_err(|e| js(with_name(e, name)))?;
         *self.pretrained.borrow_mut() = Some(Generator { g, config });
         Ok("generator".into())
     }

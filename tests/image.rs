@@ -1,6 +1,6 @@
 //! Sample grids and NPY files, without a GPU.
 
-use nanogan::io::image::{decode_png_grey, grid, npy_f32, png_grey, to_byte};
+use nanogan::io::image::{decode_png_grey, grid, npy_f32, parse_npy, png_grey, to_byte};
 
 #[test]
 fn grid_places_each_image_and_round_trips_through_png() {
@@ -47,4 +47,43 @@ fn npy_has_numpys_header_and_data() {
     assert!(npy_f32(&[4], &[1.0]).is_err());
     let one = npy_f32(&[1], &[0.0]).unwrap();
     assert!(std::str::from_utf8(&one[10..74]).unwrap().contains("'shape': (1,)"));
+}
+
+#[test]
+fn npy_reads_back_what_it_writes_and_numpys_other_dtypes() {
+    let values = [0.0, 0.25, 1.0, 0.5, 0.75, 0.125];
+    let (shape, got) = parse_npy(&npy_f32(&[2, 3], &values).unwrap(), "t").unwrap();
+    assert_eq!((shape, got), (vec![2, 3], values.to_vec()));
+    // NumPy's uint8 (pixels, scaled to [0, 1]) and float64, version 1 headers.
+    let header = |descr: &str, shape: &str| {
+        let mut h = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+        while (10 + h.len() + 1) % 64 != 0 {
+            h.push(' ');
+        }
+        h.push('\n');
+        let mut out = b"\x93NUMPY\x01\x00".to_vec();
+        out.extend_from_slice(&(h.len() as u16).to_le_bytes());
+        out.extend_from_slice(h.as_bytes());
+        out
+    };
+    let mut u8s = header("|u1", "(3,)");
+    u8s.extend_from_slice(&[0, 51, 255]);
+    assert_eq!(parse_npy(&u8s, "t").unwrap(), (vec![3], vec![0.0, 0.2, 1.0]));
+    let mut f64s = header("<f8", "(1, 2)");
+    for v in [0.5f64, -2.0] {
+        f64s.extend_from_slice(&v.to_le_bytes());
+    }
+    assert_eq!(parse_npy(&f64s, "t").unwrap(), (vec![1, 2], vec![0.5, -2.0]));
+    // Errors name the file and the problem.
+    let good = npy_f32(&[2, 3], &values).unwrap();
+    for (bytes, expect) in [
+        (good[..good.len() - 1].to_vec(), "needs 24 bytes"),
+        (b"not an npy".to_vec(), "no NPY magic"),
+        (header("<i8", "(1,)"), "dtype <i8"),
+        (header("<f4", "(1, x)"), "shape entry 'x'"),
+        (header("<f4", "(99999999999, 99999999999, 99999999999)"), "too large"),
+    ] {
+        let e = parse_npy(&bytes, "samples.npy").unwrap_err().to_string();
+        assert!(e.contains("samples.npy") && e.contains(expect), "{expect}: {e}");
+    }
 }

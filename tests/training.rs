@@ -246,6 +246,40 @@ fn resume_reproduces(config: Config) {
     assert_eq!(a.metadata.get("generator.clock"), b.metadata.get("generator.clock"));
 }
 
+/// With an EMA the average resumes too, and the checkpoint carries it.
+#[test]
+fn resume_reproduces_the_uninterrupted_run_with_ema() {
+    resume_reproduces(Config { batch: 8, seed: 4, log_every: 2, ema: Some(0.99), ..Config::for_model(Preset::Mlp) });
+}
+
+/// The EMA is G's average, not G: it samples differently from G after training, and it is what
+/// `sample` and the generator-only export use.
+#[test]
+fn ema_generator_samples_and_exports() {
+    let Some(gpu) = gpu() else { return };
+    let config = Config { batch: 8, seed: 5, log_every: 2, ema: Some(0.999), ..Config::for_model(Preset::Mlp) };
+    let t = run(gpu, config.clone(), 20);
+    let z = fixed_noise(6, 8, 100);
+    let averaged = pollster::block_on(t.sample(gpu, &z)).unwrap();
+    let raw = pollster::block_on(nanogan::gan::sample::sample(gpu, &t.g, 100, &z)).unwrap();
+    let apart = averaged.iter().zip(&raw).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+    assert!(apart > 1e-3, "EMA samples equal G's ({apart})");
+    let c = pollster::block_on(t.checkpoint(gpu)).unwrap();
+    assert!(c.tensors.contains_key("generator_ema.0.weight"));
+    assert!(!c.tensors.keys().any(|k| k.starts_with("optim.generator_ema")), "the EMA has no optimiser state");
+    let only = c.generator_only();
+    assert!(only.tensors.keys().all(|k| k.starts_with("generator.")), "{:?}", only.tensors.keys());
+    assert_eq!(only.metadata.get("generator_weights").map(String::as_str), Some("ema"));
+    let g = config.generator(gpu).unwrap();
+    only.restore(gpu, &g).unwrap();
+    let exported = pollster::block_on(nanogan::gan::sample::sample(gpu, &g, 100, &z)).unwrap();
+    assert_eq!(exported, averaged, "the export samples like the trainer's EMA");
+    // Without an EMA the export is G itself.
+    let plain = run(gpu, Config { ema: None, ..config }, 2);
+    let c = pollster::block_on(plain.checkpoint(gpu)).unwrap();
+    assert_eq!(c.generator_only().metadata.get("generator_weights").map(String::as_str), Some("trained"));
+}
+
 /// The convolutional pair runs a few iterations with finite losses and correct sample shapes.
 #[test]
 fn dcgan_takes_a_few_steps() {
@@ -309,7 +343,13 @@ fn config_text_round_trips() {
     assert!(Config::from_text("model=gan").unwrap_err().to_string().contains("unknown model"));
     let d = Config { loss: GanLoss::BganDiscrete { samples: 7 }, binarize: Binarize::Stochastic, ..Config::default() };
     assert_eq!(Config::from_text(&d.to_text()).unwrap(), d);
-    let sgd = Config { sgd_momentum: Some(0.9), lr_d: 0.05, schedule: Schedule::Merged, ..Config::default() };
+    let sgd = Config {
+        sgd_momentum: Some(0.9),
+        lr_d: 0.05,
+        schedule: Schedule::Merged,
+        ema: Some(0.999),
+        ..Config::default()
+    };
     assert_eq!(Config::from_text(&sgd.to_text()).unwrap(), sgd);
     assert!(Config::from_text("optimizer=rmsprop").unwrap_err().to_string().contains("expected adam or sgd"));
     // Binary data by default for the discrete loss; never silently grey levels.
@@ -318,4 +358,8 @@ fn config_text_round_trips() {
     assert!(e.contains("binarize"), "{e}");
     let e = Config::from_text("loss=bgan-discrete bgan_samples=0").unwrap_err().to_string();
     assert!(e.contains("not 0"), "{e}");
+    for bad in ["ema=1", "ema=0", "ema=-0.5", "ema=NaN"] {
+        let e = Config::from_text(bad).unwrap_err().to_string();
+        assert!(e.contains("EMA decay"), "{bad}: {e}");
+    }
 }

@@ -6,6 +6,10 @@
 // Adam (PyTorch's order of operations, with β^t formed without cancellation, see one_minus_pow):
 //   m = β1·m + (1−β1)·g;   v = β2·v + (1−β2)·g²
 //   p −= (lr / (1−β1^t)) · m / (sqrt(v) / sqrt(1−β2^t) + eps)
+// EMA with decay β (beta1), after the source model's step t (its clock[0]):
+//   ema = d·ema + (1−d)·src,   d = min(β, (1+t)/(10+t))
+// The warm-up d keeps the average from dwelling on the initial weights in short runs (as
+// TensorFlow's ExponentialMovingAverage with num_updates); by t ≈ 9,000 it is β = 0.999.
 // SGD with momentum μ (PyTorch, dampening 0): buf = μ·buf + g (buf starts at 0, so the first
 // step's buf is g);  p −= lr·buf.  μ = 0: p −= lr·g and buf is untouched.
 
@@ -32,6 +36,11 @@ struct AdamParams {
 @group(0) @binding(1) var<storage, read_write> sgd_params: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> sgd_buf: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> sgd_grads: array<vec4<f32>>;
+
+// adam_ema
+@group(0) @binding(1) var<storage, read_write> ema: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> ema_src: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> ema_clock: array<u32>;
 
 // 1 − β^t from q = 1 − β by binary exponentiation on complements: with c_k = 1 − β^k,
 //   c_{2k} = c_k·(2 − c_k)   and   c_{j+k} = c_j + c_k·(1 − c_j),
@@ -80,4 +89,15 @@ fn adam_sgd_step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
         sgd_buf[i] = d;
     }
     sgd_params[i] -= p.lr * d;
+}
+
+@compute @workgroup_size(WG, 1, 1)
+fn adam_ema(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = flat_index(gid, nwg);
+    if (i >= p.n4) {
+        return;
+    }
+    let t = f32(ema_clock[0]);
+    let d = min(p.beta1, (1.0 + t) / (10.0 + t));
+    ema[i] = d * ema[i] + (1.0 - d) * ema_src[i];
 }

@@ -35,6 +35,11 @@ USAGE: cargo run --release --example train -- [OPTIONS]
   --schedule alternating|merged
                         merged: one step updates D and G from one fake batch, G's
                         gradient through D before D's update (default alternating)
+  --ema DECAY           keep an exponential moving average of G's weights (e.g. 0.999),
+                        used for samples, metrics and --f16 (default off)
+  --eval-every N        every N iterations and at the end, score 2,000 samples (FID, KID,
+                        IS, KDE, modes; see `--example eval`) into out/metrics.csv (default 0: off)
+  --eval-samples N      samples per evaluation (default 2000)
   --init torch|dcgan    initialisation (default: torch for mlp, dcgan for dcgan)
   --seed N              seed of initialisation, noise and batches (default 0)
   --data PATH           directory with train-images-idx3-ubyte[.gz] (MNIST or Fashion-MNIST
@@ -62,6 +67,8 @@ pub struct Args {
     pub npy: usize,
     pub f16: bool,
     pub quiet: bool,
+    pub eval_every: u64,
+    pub eval_samples: usize,
 }
 
 /// Parses the command line (without the program name); `None` when `--help` was printed.
@@ -77,6 +84,8 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>
         npy: 0,
         f16: false,
         quiet: false,
+        eval_every: 0,
+        eval_samples: 2000,
     };
     let mut init: Option<Init> = None;
     let (mut la, mut lb, mut lc) = (0.0f32, 1.0f32, 1.0f32);
@@ -143,6 +152,9 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>
             "--resume" => a.resume = Some(PathBuf::from(value()?)),
             "--npy" => a.npy = num(&flag, value()?)?,
             "--f16" => a.f16 = true,
+            "--ema" => a.config.ema = Some(num(&flag, value()?)?),
+            "--eval-every" => a.eval_every = num(&flag, value()?)?,
+            "--eval-samples" => a.eval_samples = num(&flag, value()?)?,
             "--quiet" => a.quiet = true,
             other => return Err(Error::Param(format!("unknown option '{other}' (see --help)"))),
         }
@@ -171,6 +183,9 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>
         )));
     }
     a.config.init = init.unwrap_or(a.config.model.default_init());
+    if a.eval_samples < 2 || a.eval_samples > 50_000 {
+        return Err(Error::Param(format!("--eval-samples {}: from 2 to 50,000", a.eval_samples)));
+    }
     a.config.validate()?;
     Ok(Some(a))
 }

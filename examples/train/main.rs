@@ -12,6 +12,8 @@ use nanogan::gan::train::{LogEntry, Trainer};
 use nanogan::io::checkpoint::{self, write_atomic};
 use nanogan::io::data::Dataset;
 use nanogan::io::image::{grid, npy_f32, png_grey};
+use nanogan::metrics::features::FeatureNet;
+use nanogan::metrics::{Reference, Report};
 use nanogan::{Gpu, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -55,6 +57,21 @@ fn run(args: Args) -> Result<()> {
     eprint!("{}", trainer.d.summary(config.batch)?);
 
     let noise = fixed_noise(config.seed, 100, config.z);
+    // The metrics' classifier and real-data statistics, computed once.
+    let eval = match args.eval_every {
+        0 => None,
+        _ => {
+            let net = FeatureNet::bundled(&gpu)?;
+            let binary = config.binarize != nanogan::io::data::Binarize::Off;
+            let reference = pollster::block_on(Reference::from_dataset(&gpu, &net, &dataset, binary, &source))?;
+            let path = out.join("metrics.csv");
+            if trainer.step == 0 || !path.exists() {
+                write_atomic(&path, format!("step,{}\n", Report::CSV_HEADER).as_bytes())?;
+            }
+            Some(Eval { net, reference, path, samples: args.eval_samples, last: None })
+        }
+    };
+    let mut eval = eval;
     let target = trainer.step + args.steps;
     let start = Instant::now();
     let first_step = trainer.step;
@@ -69,8 +86,12 @@ fn run(args: Args) -> Result<()> {
             let entries = pollster::block_on(trainer.read_losses(&gpu))?;
             append_losses(&csv, &entries)?;
             if let (Some(last), false) = (entries.last(), args.quiet) {
-                progress(trainer.step - first_step, args.steps, start, last.d_loss, last.g_loss);
+                let scores = eval.as_ref().and_then(|e| e.last.as_ref()).map(Report::short).unwrap_or_default();
+                progress(trainer.step - first_step, args.steps, start, last.d_loss, last.g_loss, &scores);
             }
+        }
+        if let Some(e) = eval.as_mut().filter(|_| trainer.step % args.eval_every == 0 || end) {
+            e.run(&gpu, &trainer)?;
         }
         if args.sample_every > 0 && trainer.step % args.sample_every == 0 && !end {
             write_grid(&gpu, &trainer, &noise, &out.join(format!("samples_{:06}.png", trainer.step)))?;
@@ -106,6 +127,9 @@ fn run(args: Args) -> Result<()> {
         (trainer.step - first_step) as f64 / seconds.max(1e-9),
         gpu.info.name,
     );
+    if let Some(report) = eval.as_ref().and_then(|e| e.last.as_ref()) {
+        eprintln!("metrics at step {}: {report}", trainer.step);
+    }
     eprintln!("samples: {}\ncheckpoint: {}", grid_path.display(), out.join("checkpoint.safetensors").display());
     Ok(())
 }
@@ -120,8 +144,7 @@ fn save(gpu: &Gpu, trainer: &Trainer, out: &Path, f16: bool) -> Result<()> {
     let c = pollster::block_on(trainer.checkpoint(gpu))?;
     write_atomic(&out.join("checkpoint.safetensors"), &c.to_bytes(false)?)?;
     if f16 {
-        let mut g_only = c.clone();
-        g_only.tensors.retain(|name, _| name.starts_with("generator."));
+        let g_only = c.generator_only();
         write_atomic(&out.join("generator-f16.safetensors"), &g_only.to_bytes(true)?)?;
     }
     Ok(())
@@ -137,13 +160,38 @@ fn append_losses(path: &Path, entries: &[LogEntry]) -> Result<()> {
     f.write_all(text.as_bytes()).map_err(|e| nanogan::error::io_error(path, e))
 }
 
-fn progress(done: u64, total: u64, start: Instant, d: f32, g: f32) {
+/// What `--eval-every` keeps between evaluations.
+struct Eval {
+    net: FeatureNet,
+    reference: Reference,
+    path: PathBuf,
+    samples: usize,
+    last: Option<Report>,
+}
+
+impl Eval {
+    /// Scores samples of fixed noise (the same at every evaluation) and appends them to metrics.csv.
+    fn run(&mut self, gpu: &Gpu, trainer: &Trainer) -> Result<()> {
+        let z = fixed_noise(trainer.config.seed ^ 0xE7A1, self.samples, trainer.config.z);
+        let images = pollster::block_on(trainer.sample(gpu, &z))?;
+        let report = pollster::block_on(self.reference.evaluate(gpu, &self.net, &images))?;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&self.path)
+            .map_err(|e| nanogan::error::io_error(&self.path, e))?;
+        writeln!(f, "{},{}", trainer.step, report.csv_row()).map_err(|e| nanogan::error::io_error(&self.path, e))?;
+        self.last = Some(report);
+        Ok(())
+    }
+}
+
+fn progress(done: u64, total: u64, start: Instant, d: f32, g: f32, scores: &str) {
     let width = 30;
     let filled = (done as usize * width) / total.max(1) as usize;
     let rate = done as f64 / start.elapsed().as_secs_f64().max(1e-9);
     let eta = (total - done) as f64 / rate.max(1e-9);
     eprint!(
-        "\r[{}{}] {done}/{total}  {rate:.2} steps/s  D {d:.4}  G {g:.4}  ETA {:.0} s   ",
+        "\r[{}{}] {done}/{total}  {rate:.2} steps/s  D {d:.4}  G {g:.4}  {scores}  ETA {:.0} s   ",
         "#".repeat(filled),
         ".".repeat(width - filled),
         eta

@@ -40,3 +40,12 @@ pub fn sgd_step(p: &mut [f64], buf: &mut [f64], g: &[f64], t: u32, lr: f32, mome
         p[i] -= lr * d;
     }
 }
+
+/// One update of an exponential moving average after the source's step t (1-based):
+/// d = min(decay, (1+t)/(10+t)); avg = d·avg + (1−d)·src.
+pub fn ema_update(avg: &mut [f64], src: &[f64], t: u32, decay: f32) {
+    let d = (decay as f64).min((1.0 + t as f64) / (10.0 + t as f64));
+    for (a, s) in avg.iter_mut().zip(src) {
+        *a = d * *a + (1.0 - d) * s;
+    }
+}

@@ -159,6 +159,9 @@ pub struct Config {
     /// Adam (with `beta1`, `beta2`, `eps`), or SGD with this momentum (`None`: Adam).
     pub sgd_momentum: Option<f32>,
     pub schedule: Schedule,
+    /// Decay of the generator's exponential moving average (`None`: no EMA). With one, samples,
+    /// metrics and generator-only exports use the average.
+    pub ema: Option<f32>,
 }
 
 impl Default for Config {
@@ -180,6 +183,7 @@ impl Default for Config {
             binarize: Binarize::Off,
             sgd_momentum: None,
             schedule: Schedule::Alternating,
+            ema: None,
         }
     }
 }
@@ -248,6 +252,11 @@ impl Config {
                 return bad("the merged schedule needs a generator loss on D's output; bgan-discrete has none");
             }
         }
+        if let Some(decay) = self.ema {
+            if !(decay > 0.0 && decay < 1.0) {
+                return bad(&format!("the EMA decay must lie strictly between 0 and 1 (e.g. 0.999), not {decay}"));
+            }
+        }
         if let GanLoss::BganDiscrete { samples } = self.loss {
             if !(1..=MAX_BGAN_SAMPLES).contains(&samples) {
                 return Err(Error::Param(format!(
@@ -292,6 +301,7 @@ impl Config {
             // Only SGD runs name an optimiser, so Adam configs read as they always have.
             self.sgd_momentum.map(|m| format!(" optimizer=sgd momentum={m}")).unwrap_or_default()
                 + if self.schedule == Schedule::Merged { " schedule=merged" } else { "" }
+                + &self.ema.map(|d| format!(" ema={d}")).unwrap_or_default()
         )
     }
 
@@ -334,6 +344,7 @@ impl Config {
                 }
                 "momentum" => momentum = num(v)? as f32,
                 "schedule" => c.schedule = Schedule::parse(v)?,
+                "ema" => c.ema = Some(num(v)? as f32),
                 "bgan_samples" => samples = count(v)?,
                 _ => return Err(Error::Format(format!("unknown config key '{k}'"))),
             }

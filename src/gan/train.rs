@@ -17,7 +17,7 @@ use crate::gpu::tensor::Tensor;
 use crate::gpu::Gpu;
 use crate::io::checkpoint::Checkpoint;
 use crate::io::data::{Dataset, GpuDataset};
-use crate::nn::adam::zero_grad;
+use crate::nn::adam::{record_ema, zero_grad};
 use crate::nn::model::{Activations, Sequential, Shared};
 
 /// Random streams, so no two kinds of draw ever share Philox counters.
@@ -43,6 +43,8 @@ pub struct LogEntry {
 pub struct Trainer {
     pub config: Config,
     pub g: Sequential,
+    /// The exponential moving average of G's weights, updated after each G step (`config.ema`).
+    pub g_ema: Option<Sequential>,
     pub d: Sequential,
     /// Iterations completed.
     pub step: u64,
@@ -113,6 +115,11 @@ impl Trainer {
     fn build(gpu: &Gpu, config: Config, data: Option<GpuDataset>) -> Result<Trainer> {
         config.validate()?;
         let g = config.generator(gpu)?;
+        // Built like G from the same seed, so the average starts at G's initial weights.
+        let g_ema = match config.ema {
+            Some(_) => Some(config.generator(gpu)?.renamed("generator_ema")),
+            None => None,
+        };
         let d = config.model.discriminator(gpu, config.init, config.seed)?;
         let n = config.batch;
         check_batch(gpu, &config, &g, &d)?;
@@ -162,6 +169,12 @@ impl Trainer {
         // Both plans in one closure: a workspace first grown by the G step would otherwise stay
         // bound, at its smaller size, in the D step's plan.
         let merged = config.schedule == Schedule::Merged;
+        let average = |s: &mut Step| -> Result<()> {
+            match (&g_ema, config.ema) {
+                (Some(avg), Some(decay)) => record_ema(s, &avg.arena, &g.arena, decay),
+                _ => Ok(()),
+            }
+        };
         let record = || -> Result<(Plan, Option<Plan>)> {
             // Discriminator step: ½E[(D(x) − b)²] + ½E[(D(G(z)) − a)²] or its BCE counterpart.
             let mut s = Step::new(gpu);
@@ -203,6 +216,7 @@ impl Trainer {
                 g.backward(&mut s, &g_acts, false, false)?;
                 opt_d.step(&mut s, &d.arena)?;
                 opt_g.step(&mut s, &g.arena)?;
+                average(&mut s)?;
                 return Ok((s.finish(), None));
             }
             opt_d.step(&mut s, &d.arena)?;
@@ -234,6 +248,7 @@ impl Trainer {
             }
             g.backward(&mut s, &g_acts, false, false)?;
             opt_g.step(&mut s, &g.arena)?;
+            average(&mut s)?;
             let g_plan = s.finish();
             Ok((d_plan, Some(g_plan)))
         };
@@ -248,6 +263,7 @@ impl Trainer {
         Ok(Trainer {
             config,
             g,
+            g_ema,
             d,
             step: 0,
             log: Vec::new(),
@@ -359,15 +375,20 @@ impl Trainer {
         Ok(())
     }
 
-    /// Generator samples for the given noise (N·Z values), in eval mode, as (N, 28·28) in
-    /// [−1, 1]; binary ones (drawn with the config's seed) for a Bernoulli generator.
+    /// The generator that samples: the EMA when the run keeps one.
+    pub fn sampler(&self) -> &Sequential {
+        self.g_ema.as_ref().unwrap_or(&self.g)
+    }
+
+    /// Samples of the generator (its EMA when kept) for the given noise (N·Z values), in eval
+    /// mode, as (N, 28·28) in [−1, 1]; binary ones (drawn with the config's seed) for a Bernoulli generator.
     pub async fn sample(&self, gpu: &Gpu, z: &[f32]) -> Result<Vec<f32>> {
         self.sample_view(gpu, z, View::Binary { seed: self.config.seed }).await
     }
 
     /// `sample` with a choice of what a Bernoulli generator shows (ignored for tanh heads).
     pub async fn sample_view(&self, gpu: &Gpu, z: &[f32], view: View) -> Result<Vec<f32>> {
-        Ok(images(sample(gpu, &self.g, self.config.z, z).await?, self.config.loss.head(), view))
+        Ok(images(sample(gpu, self.sampler(), self.config.z, z).await?, self.config.loss.head(), view))
     }
 
     /// Captures everything needed to resume: weights, running stats, Adam moments, clocks,
@@ -376,6 +397,9 @@ impl Trainer {
         let mut c = Checkpoint::default();
         c.capture(gpu, &self.g, true).await?;
         c.capture(gpu, &self.d, true).await?;
+        if let Some(avg) = &self.g_ema {
+            c.capture(gpu, avg, false).await?;
+        }
         c.metadata.insert("config".into(), self.config.to_text());
         c.metadata.insert("step".into(), self.step.to_string());
         c.metadata.insert("format".into(), "nanogan-1".into());
@@ -400,6 +424,9 @@ impl Trainer {
         }
         c.restore(gpu, &t.g)?;
         c.restore(gpu, &t.d)?;
+        if let Some(avg) = &t.g_ema {
+            c.restore(gpu, avg)?;
+        }
         t.step = step;
         Ok(t)
     }

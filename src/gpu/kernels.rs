@@ -145,6 +145,8 @@ pub enum Kernel {
     ClockTick,
     AdamStep,
     SgdStep,
+    /// An exponential moving average of one arena buffer into another's (generator EMA).
+    EmaUpdate,
     /// A loss value and its gradient for one network output (MSE, least squares, BCE on logits).
     Loss,
     /// Random batch indices into the GPU-resident dataset.
@@ -169,7 +171,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    pub const ALL: [Kernel; 55] = [
+    pub const ALL: [Kernel; 56] = [
         Kernel::Gemm,
         Kernel::GemmVec4 { a_along_k: true, b_along_n: true, epilogue: GemmEpilogue::Any },
         Kernel::GemmVec4 { a_along_k: true, b_along_n: true, epilogue: GemmEpilogue::Plain },
@@ -214,6 +216,7 @@ impl Kernel {
         Kernel::ClockTick,
         Kernel::AdamStep,
         Kernel::SgdStep,
+        Kernel::EmaUpdate,
         Kernel::Loss,
         Kernel::GatherIndices,
         Kernel::GatherBatch,
@@ -270,6 +273,7 @@ impl Kernel {
             Kernel::ClockTick => "random_clock_tick",
             Kernel::AdamStep => "adam_step",
             Kernel::SgdStep => "adam_sgd_step",
+            Kernel::EmaUpdate => "adam_ema",
             Kernel::Loss => "loss_fwd_bwd",
             Kernel::GatherIndices => "gather_indices",
             Kernel::GatherBatch => "gather_batch",
@@ -308,7 +312,7 @@ impl Kernel {
             Kernel::UpsampleFwd | Kernel::UpsampleBwdX => Family::Upsample,
             Kernel::DropoutFwd | Kernel::DropoutBwdX => Family::Dropout,
             Kernel::RandomUniform | Kernel::RandomNormal | Kernel::ClockTick => Family::Random,
-            Kernel::AdamStep | Kernel::SgdStep => Family::Adam,
+            Kernel::AdamStep | Kernel::SgdStep | Kernel::EmaUpdate => Family::Adam,
             Kernel::Loss | Kernel::SoftmaxXent => Family::Loss,
             Kernel::PoolMaxFwd | Kernel::PoolMaxBwdX => Family::Pool,
             Kernel::GatherIndices | Kernel::GatherBatch | Kernel::GatherBatchBinary => Family::Gather,

@@ -126,6 +126,23 @@ impl Checkpoint {
         Ok(())
     }
 
+    /// The generator alone, for sampling and generator-only files: the EMA's weights under the
+    /// generator's own names when the run kept an average (`generator_ema.*`), else the
+    /// generator's. Optimiser state is left out.
+    pub fn generator_only(&self) -> Checkpoint {
+        let ema = self.tensors.keys().any(|k| k.starts_with("generator_ema."));
+        let prefix = if ema { "generator_ema." } else { "generator." };
+        let tensors = self
+            .tensors
+            .iter()
+            .filter(|(k, _)| !k.starts_with("optim."))
+            .filter_map(|(k, v)| k.strip_prefix(prefix).map(|rest| (format!("generator.{rest}"), v.clone())))
+            .collect();
+        let mut metadata = self.metadata.clone();
+        metadata.insert("generator_weights".into(), if ema { "ema" } else { "trained" }.into());
+        Checkpoint { tensors, metadata }
+    }
+
     /// Serialises to safetensors; with `f16`, weights are half precision and optimiser state is
     /// left out.
     pub fn to_bytes(&self, f16: bool) -> Result<Vec<u8>> {

@@ -86,3 +86,59 @@ pub fn npy_f32(shape: &[usize], data: &[f32]) -> Result<Vec<u8>> {
     }
     Ok(out)
 }
+
+/// Reads an NPY array of float32, float64 or uint8 (little-endian, C order), as `npy_f32`
+/// writes and NumPy saves: (shape, values as f32; uint8 pixels scaled by 1/255 to [0, 1]).
+/// `what` names the file in errors.
+pub fn parse_npy(bytes: &[u8], what: &str) -> Result<(Vec<usize>, Vec<f32>)> {
+    let bad = |why: &str| Error::Format(format!("{what}: not a readable NPY file ({why})"));
+    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+        return Err(bad("no NPY magic"));
+    }
+    let (header_len, start) = match bytes[6] {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10usize),
+        2 | 3 if bytes.len() >= 12 => (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12),
+        v => return Err(bad(&format!("format version {v}"))),
+    };
+    let header = bytes.get(start..start.saturating_add(header_len)).ok_or_else(|| bad("truncated header"))?;
+    let header = std::str::from_utf8(header).map_err(|_| bad("header is not text"))?;
+    let field = |key: &str| -> Option<&str> {
+        let at = header.find(&format!("'{key}'"))? + key.len() + 2;
+        Some(header[at..].trim_start().strip_prefix(':')?.trim_start())
+    };
+    let descr = field("descr").and_then(|v| v.strip_prefix('\'')).and_then(|v| v.split('\'').next());
+    let width = match descr {
+        Some("<f4") => 4,
+        Some("<f8") => 8,
+        Some("|u1") | Some("<u1") => 1,
+        other => return Err(bad(&format!("dtype {}; float32, float64 or uint8 expected", other.unwrap_or("missing")))),
+    };
+    if field("fortran_order").is_some_and(|v| v.starts_with("True")) {
+        return Err(bad("Fortran order; save it with np.ascontiguousarray"));
+    }
+    let dims = field("shape")
+        .and_then(|v| v.strip_prefix('('))
+        .and_then(|v| v.split(')').next())
+        .ok_or_else(|| bad("no shape"))?;
+    let shape = dims
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(|d| d.parse::<usize>().map_err(|_| bad(&format!("shape entry '{d}'"))))
+        .collect::<Result<Vec<usize>>>()?;
+    let count = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).ok_or_else(|| bad("shape too large"))?;
+    let data = &bytes[start + header_len..];
+    if Some(data.len()) != count.checked_mul(width) {
+        return Err(bad(&format!(
+            "shape {shape:?} needs {} bytes of data, the file holds {}",
+            count.saturating_mul(width),
+            data.len()
+        )));
+    }
+    let values = match width {
+        4 => data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+        8 => data.chunks_exact(8).map(|b| f64::from_le_bytes(b.try_into().unwrap_or([0; 8])) as f32).collect(),
+        _ => data.iter().map(|&b| b as f32 / 255.0).collect(),
+    };
+    Ok((shape, values))
+}

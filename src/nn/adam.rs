@@ -116,6 +116,37 @@ impl Sgd {
     }
 }
 
+/// An exponential moving average of a model's weights and running statistics (the generator
+/// EMA): after each step of `source`, `ema = d·ema + (1−d)·source` with d = min(decay,
+/// (1+t)/(10+t)) at the source's step t, so short runs are not dominated by the initial weights.
+/// `average` must be built like `source` (same layers, so the same arena layout).
+pub fn record_ema(s: &mut Step, average: &Arena, source: &Arena, decay: f32) -> Result<()> {
+    if !(0.0..1.0).contains(&decay) {
+        return Err(Error::Param(format!("EMA decay must satisfy 0 ≤ decay < 1, got {decay}")));
+    }
+    if (average.params_len, average.state_len) != (source.params_len, source.state_len) {
+        return Err(Error::Shape("EMA: the average and its source are not the same model".into()));
+    }
+    // Both buffers of floats are padded to whole vec4s by ArenaBuilder.
+    for (len, ema, src) in
+        [(average.params_len, &average.params, &source.params), (average.state_len, &average.state, &source.state)]
+    {
+        let params = AdamParams {
+            n4: (len / 4) as u32,
+            lr: 0.0,
+            beta1: decay,
+            beta2: 0.0,
+            eps: 0.0,
+            momentum: 0.0,
+            _pad: [0; 2],
+        };
+        if params.n4 > 0 {
+            dispatch(s, Kernel::EmaUpdate, &params, &[ema, src, &source.clock])?;
+        }
+    }
+    Ok(())
+}
+
 /// The optimiser a trainer steps each model with.
 #[derive(Clone, Copy, Debug)]
 pub enum Optimizer {

@@ -145,6 +145,18 @@ fn no_gradients() -> Error {
 }
 
 impl Sequential {
+    /// The same model under another name: its tensors take the new prefix (`generator_ema.0.weight`).
+    pub fn renamed(mut self, name: &str) -> Sequential {
+        let old = format!("{}.", self.name);
+        for e in &mut self.arena.entries {
+            if let Some(rest) = e.name.strip_prefix(&old) {
+                e.name = format!("{name}.{rest}");
+            }
+        }
+        self.name = name.to_string();
+        self
+    }
+
     /// Shapes of every activation for a batch of `n`.
     pub fn shapes(&self, n: usize) -> Result<Vec<Vec<usize>>> {
         let mut shapes = vec![[&[n][..], &self.input].concat()];

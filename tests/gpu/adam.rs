@@ -1,6 +1,6 @@
 use crate::support::*;
 use nanogan::cpu::adam as twin;
-use nanogan::nn::adam::{zero_grad, Adam, Sgd};
+use nanogan::nn::adam::{record_ema, zero_grad, Adam, Sgd};
 use nanogan::{Arena, ArenaBuilder, Gpu, Step};
 
 /// Three parameters of awkward sizes (35, 3 and a prime, 67), so the arena has padding between them.
@@ -110,6 +110,50 @@ fn sgd_momentum_ten_steps_match_twin() {
         assert_close(&format!("{what} buffer"), &packed(&a, &read(gpu, &a.m, a.params_len)), &buf, 1e-7, 1e-6);
         assert_eq!(pollster::block_on(a.read_clock(gpu)).unwrap()[0], 10);
     }
+}
+
+#[test]
+fn ema_follows_adam_steps_like_twin() {
+    // The average tracks a model trained by Adam, one EMA update per step, from the model's own
+    // start; the warm-up decay (1+t)/(10+t) is below 0.99 for t < 890, so both branches run.
+    let Some(gpu) = gpu() else { return };
+    let (a, init) = arena(gpu);
+    let (avg, _) = arena(gpu);
+    let opt = Adam::new(2e-2, 0.5, 0.999, 1e-8).unwrap();
+    let decay = 0.9;
+    let mut s = Step::new(gpu);
+    opt.step(&mut s, &a).unwrap();
+    record_ema(&mut s, &avg, &a, decay).unwrap();
+    let plan = s.finish();
+    let (mut p, mut m, mut v, mut mean) = (init.clone(), vec![0.0; init.len()], vec![0.0; init.len()], init.clone());
+    for t in 1..=30 {
+        let g = grads(&a, t);
+        gpu.queue.write_buffer(&a.grads, 0, bytemuck::cast_slice(&g));
+        plan.submit(gpu).unwrap();
+        twin::adam_step(&mut p, &mut m, &mut v, &packed_grads(&a, &g), t, opt.lr, opt.beta1, opt.beta2, opt.eps);
+        twin::ema_update(&mut mean, &p, t, decay);
+    }
+    let got = packed(&a, &read(gpu, &avg.params, avg.params_len));
+    assert_close("ema params", &got, &mean, 1e-6, 1e-5);
+    // Not merely a copy of the model: the average lags it.
+    let model = packed(&a, &read(gpu, &a.params, a.params_len));
+    assert!(got.iter().zip(&model).any(|(x, y)| (x - y).abs() > 1e-3), "the EMA equals the model");
+    assert_eq!(pollster::block_on(avg.read_clock(gpu)).unwrap()[0], 0, "the EMA has no clock of its own");
+}
+
+#[test]
+fn ema_refuses_bad_decay_and_other_models() {
+    let Some(gpu) = gpu() else { return };
+    let (a, _) = arena(gpu);
+    let mut other = ArenaBuilder::new();
+    other.param("x", &[3], vec![0.0; 3]);
+    let other = other.build(gpu).unwrap();
+    let mut s = Step::new(gpu);
+    for decay in [1.0, -0.1, f32::NAN] {
+        assert!(record_ema(&mut s, &a, &a, decay).is_err(), "decay {decay} must be refused");
+    }
+    let err = record_ema(&mut s, &other, &a, 0.99).unwrap_err().to_string();
+    assert!(err.contains("not the same model"), "{err}");
 }
 
 #[test]
