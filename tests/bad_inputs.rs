@@ -1,6 +1,9 @@
 //! One test per row of the README's bad-input table: each input a user can get wrong, and the
 //! exact error nanogan answers with (the table quotes these messages).
 
+mod common;
+
+use common::{digits, gpu};
 use nanogan::gan::config::{Config, GanLoss};
 use nanogan::gan::presets::Preset;
 use nanogan::gan::train::Trainer;
@@ -9,28 +12,10 @@ use nanogan::io::data::{parse_idx, Dataset};
 use nanogan::Gpu;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::OnceLock;
 
 #[allow(dead_code)]
 #[path = "../examples/train/args.rs"]
 mod train_args;
-
-fn gpu() -> Option<&'static Gpu> {
-    static GPU: OnceLock<Result<Gpu, String>> = OnceLock::new();
-    match GPU.get_or_init(|| Gpu::new_blocking().map_err(|e| e.to_string())) {
-        Ok(g) => Some(g),
-        Err(e) if std::env::var("NANOGAN_ALLOW_NO_GPU").as_deref() == Ok("1") => {
-            eprintln!("skipping GPU test (NANOGAN_ALLOW_NO_GPU=1): {e}");
-            None
-        }
-        Err(e) => panic!("{e}\n(set NANOGAN_ALLOW_NO_GPU=1 to skip GPU tests on purpose)"),
-    }
-}
-
-fn digits() -> &'static Dataset {
-    static DATA: OnceLock<Dataset> = OnceLock::new();
-    DATA.get_or_init(|| Dataset::bundled().expect("bundled digits"))
-}
 
 /// A fresh directory under the target dir for this test's files.
 fn scratch(name: &str) -> PathBuf {

@@ -24,6 +24,9 @@
 //! `NANOGAN_GOLDEN_DIR` points the test at other dumps (e.g. deliberately broken ones);
 //! `NANOGAN_GOLDEN_SAVE=dir` writes nanogan's state after each iteration there, for digging.
 
+mod common;
+
+use common::gpu;
 use nanogan::gan::config::Config;
 use nanogan::gan::presets::Preset;
 use nanogan::gan::train::Trainer;
@@ -32,25 +35,12 @@ use nanogan::nn::model::{Activations, Layer, Sequential, Shared};
 use nanogan::{Gpu, Step};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use std::sync::OnceLock;
 
 const SMALL: usize = 4096;
 const SAMPLE: usize = 512;
 
 /// The test device. Without an adapter the test fails, unless `NANOGAN_ALLOW_NO_GPU=1` says a
 /// developer without Vulkan wants these tests skipped (CI never sets it).
-fn gpu() -> Option<&'static Gpu> {
-    static GPU: OnceLock<Result<Gpu, String>> = OnceLock::new();
-    match GPU.get_or_init(|| Gpu::new_blocking().map_err(|e| e.to_string())) {
-        Ok(g) => Some(g),
-        Err(e) if std::env::var("NANOGAN_ALLOW_NO_GPU").as_deref() == Ok("1") => {
-            eprintln!("skipping GPU test (NANOGAN_ALLOW_NO_GPU=1): {e}");
-            None
-        }
-        Err(e) => panic!("{e}\n(set NANOGAN_ALLOW_NO_GPU=1 to skip GPU tests on purpose)"),
-    }
-}
-
 fn golden_dir() -> PathBuf {
     match std::env::var_os("NANOGAN_GOLDEN_DIR") {
         Some(d) => PathBuf::from(d),

@@ -1,31 +1,16 @@
 //! The trainer on the real bundled digits: short seeded runs of every loss, resume, NaN
 //! handling, checkpoints and sampling. Runs on the GPU (lavapipe in CI).
 
+mod common;
+
+use common::{digits, gpu};
 use nanogan::gan::config::{Config, GanLoss, Schedule};
 use nanogan::gan::presets::Preset;
 use nanogan::gan::sample::{fixed_noise, View};
 use nanogan::gan::train::Trainer;
 use nanogan::io::checkpoint::Checkpoint;
-use nanogan::io::data::{Binarize, Dataset};
+use nanogan::io::data::Binarize;
 use nanogan::Gpu;
-use std::sync::OnceLock;
-
-fn gpu() -> Option<&'static Gpu> {
-    static GPU: OnceLock<Result<Gpu, String>> = OnceLock::new();
-    match GPU.get_or_init(|| Gpu::new_blocking().map_err(|e| e.to_string())) {
-        Ok(g) => Some(g),
-        Err(e) if std::env::var("NANOGAN_ALLOW_NO_GPU").as_deref() == Ok("1") => {
-            eprintln!("skipping GPU test (NANOGAN_ALLOW_NO_GPU=1): {e}");
-            None
-        }
-        Err(e) => panic!("{e}\n(set NANOGAN_ALLOW_NO_GPU=1 to skip GPU tests on purpose)"),
-    }
-}
-
-fn digits() -> &'static Dataset {
-    static DATA: OnceLock<Dataset> = OnceLock::new();
-    DATA.get_or_init(|| Dataset::bundled().expect("bundled digits"))
-}
 
 /// Mean over pixels of the per-pixel standard deviation across samples (0 for a constant output).
 fn spread(images: &[f32], n: usize) -> f64 {

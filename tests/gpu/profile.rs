@@ -2,20 +2,13 @@
 //! several submits) must do exactly what a plain replay does, and the FLOP count must match the
 //! layers' products counted by hand.
 
-use crate::support::gpu;
+use crate::support::{digits, gpu};
 use nanogan::gan::config::Config;
 use nanogan::gan::presets::Preset;
 use nanogan::gan::sample::fixed_noise;
 use nanogan::gan::train::Trainer;
 use nanogan::gpu::step::profile;
-use nanogan::io::data::Dataset;
 use nanogan::{wgpu, Gpu};
-use std::sync::OnceLock;
-
-fn digits() -> &'static Dataset {
-    static DATA: OnceLock<Dataset> = OnceLock::new();
-    DATA.get_or_init(|| Dataset::bundled().expect("bundled digits"))
-}
 
 fn config(model: Preset) -> Config {
     Config { batch: 8, seed: 3, ..Config::for_model(model) }

@@ -1,23 +1,14 @@
 //! Shared by the GPU tests: one device for the whole binary, seeded data, and comparison that
 //! prints the first mismatches.
 
+#[path = "../common/mod.rs"]
+mod common;
+pub use common::{digits, gpu};
 use nanogan::{Gpu, Variant};
 use std::sync::OnceLock;
 
 /// The test device. Without an adapter the test fails, unless `NANOGAN_ALLOW_NO_GPU=1` says a
 /// developer without Vulkan wants these tests skipped (CI never sets it).
-pub fn gpu() -> Option<&'static Gpu> {
-    static GPU: OnceLock<Result<Gpu, String>> = OnceLock::new();
-    match GPU.get_or_init(|| Gpu::new_blocking().map_err(|e| e.to_string())) {
-        Ok(g) => Some(g),
-        Err(e) if std::env::var("NANOGAN_ALLOW_NO_GPU").as_deref() == Ok("1") => {
-            eprintln!("skipping GPU test (NANOGAN_ALLOW_NO_GPU=1): {e}");
-            None
-        }
-        Err(e) => panic!("{e}\n(set NANOGAN_ALLOW_NO_GPU=1 to skip GPU tests on purpose)"),
-    }
-}
-
 /// The test device once per kernel variant, so every style is held to the same twins on every
 /// adapter (CI's lavapipe runs the GPU variants too). Empty only where `gpu()` allows skipping.
 pub fn gpus() -> Vec<&'static Gpu> {
