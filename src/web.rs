@@ -24,8 +24,11 @@ use crate::gpu::Gpu;
 use crate::io::checkpoint::Checkpoint;
 use crate::io::data::{parse_idx, Dataset};
 use crate::io::image;
+use crate::metrics::features::FeatureNet;
+use crate::metrics::Reference;
 use crate::nn::model::Sequential;
 use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::Clamped;
 
@@ -88,7 +91,14 @@ pub struct Lab {
     /// The trainer's step and config, readable even while a call has it out.
     step: Cell<u64>,
     config: RefCell<String>,
+    /// The metrics' classifier and its real-data references (grey and binary), fitted on the
+    /// dataset the first time each is needed.
+    classifier: RefCell<Option<Rc<FeatureNet>>>,
+    references: RefCell<[Option<Rc<Reference>>; 2]>,
 }
+
+/// Real images FID's Gaussian is fitted on in the browser (the native default is up to 10,000).
+const WEB_STATS: usize = 2000;
 
 #[wasm_bindgen]
 impl Lab {
@@ -103,6 +113,8 @@ impl Lab {
             busy: Cell::new(false),
             step: Cell::new(0),
             config: RefCell::new(String::new()),
+            classifier: RefCell::new(None),
+            references: RefCell::new([None, None]),
         })
     }
 
@@ -120,6 +132,7 @@ impl Lab {
         let ds = Dataset::from_idx(images, labels, "train-images").map_err(js)?;
         let n = ds.n;
         *self.dataset.borrow_mut() = Some(ds);
+        *self.references.borrow_mut() = [None, None];
         Ok(n)
     }
 
@@ -136,6 +149,34 @@ impl Lab {
             Trainer::new(&self.gpu, c, ds).map_err(js)?
         };
         self.put_trainer(t)
+    }
+
+    /// Loads the metrics' classifier (safetensors bytes: the `classifier-f16.safetensors`
+    /// web/build.sh copies beside the digits). Forgets references fitted with an earlier one.
+    #[wasm_bindgen(js_name = setClassifier)]
+    pub fn set_classifier(&self, bytes: &[u8]) -> std::result::Result<(), JsError> {
+        let c = Checkpoint::from_bytes(bytes, "classifier weights").map_err(js)?;
+        let net = FeatureNet::from_checkpoint(&self.gpu, &c).map_err(js)?;
+        *self.classifier.borrow_mut() = Some(Rc::new(net));
+        *self.references.borrow_mut() = [None, None];
+        Ok(())
+    }
+
+    /// Scores `n` samples of the trainer's generator (its EMA when kept) from fixed noise
+    /// against the loaded dataset: resolves with [FID, IS, modes, then the 10 classes' counts].
+    /// The first call also fits the real images' reference (a few seconds). KID and the KDE are
+    /// left to the native `eval` (they need thousands of samples and the CPU).
+    pub async fn evaluate(&self, n: u32) -> std::result::Result<Vec<f64>, JsError> {
+        let net = self.classifier.borrow().clone().ok_or_else(|| {
+            JsError::new("no classifier loaded: call setClassifier(bytes) with classifier-f16.safetensors first")
+        })?;
+        let t = self.take_trainer()?;
+        let result = self.score(&net, &t, n as usize).await;
+        self.give_back(t);
+        let r = result.map_err(js)?;
+        let mut out = vec![r.fid, r.inception_score, r.modes as f64];
+        out.extend(r.histogram.iter().map(|&c| c as f64));
+        Ok(out)
     }
 
     #[wasm_bindgen(js_name = hasTrainer)]
@@ -260,6 +301,26 @@ impl Lab {
         self.step.set(t.step);
         self.trainer.replace(Some(t));
         Ok(())
+    }
+
+    async fn score(&self, net: &FeatureNet, t: &Trainer, n: usize) -> Result<crate::metrics::Report> {
+        let binary = t.config.binarize != crate::io::data::Binarize::Off;
+        let cached = self.references.borrow()[binary as usize].clone();
+        let reference = match cached {
+            Some(r) => r,
+            None => {
+                // Cloned out so no RefCell borrow is held across the await.
+                let ds = self.dataset.borrow().clone().ok_or(Error::Param("no dataset loaded".into()))?;
+                let r = Rc::new(
+                    Reference::from_dataset_sized(&self.gpu, net, &ds, binary, "train-images", WEB_STATS).await?,
+                );
+                self.references.borrow_mut()[binary as usize] = Some(r.clone());
+                r
+            }
+        };
+        let z = fixed_noise(t.config.seed ^ 0xE7A1, n, t.config.z);
+        let samples = t.sample(&self.gpu, &z).await?;
+        reference.evaluate_quick(&self.gpu, net, &samples).await
     }
 
     fn give_back(&self, t: Trainer) {

@@ -58,6 +58,7 @@ fi
 
 mkdir -p web/data
 cp data/digits/train-images-idx3-ubyte.gz web/data/
+cp assets/classifier-f16.safetensors web/data/
 
 raw=$(stat -c %s "$wasm")
 gz=$(gzip -9 -c "$wasm" | wc -c)

@@ -7,6 +7,12 @@ import init, { Lab } from "./pkg/nanogan.js";
 const $ = (id) => document.getElementById(id);
 const PRETRAINED = "pretrained/generator-f16.safetensors";
 const IMAGES = "data/train-images-idx3-ubyte.gz";
+// The metrics' digit classifier (assets/classifier-f16.safetensors, copied by web/build.sh).
+const CLASSIFIER = "data/classifier-f16.safetensors";
+// Sample quality is measured every EVAL_EVERY steps and when training pauses, on EVAL_N
+// samples: enough for a stable FID to watch, few enough to cost about a chunk of training.
+const EVAL_EVERY = 250;
+const EVAL_N = 500;
 const GRID = { n: 64, cols: 8, scale: 2 };
 const WALK_FRAMES = 12;
 // Losses are read back once per chunk; a chunk aims at this many ms of GPU work.
@@ -17,6 +23,8 @@ const MAX_CHUNK = 50;
 const state = {
   ready: false, error: null, adapter: "", firstSamplesMs: null,
   losses: [], // [{ step, d, g }]
+  metrics: [], // [{ step, fid, is, modes, histogram }]
+  classifier: false, evalMs: 0,
   running: false, trainSteps: 0, trainMs: 0, chartPoints: 0, sampleDraws: 0,
 };
 window.nanogan = state;
@@ -164,11 +172,30 @@ function newTrainer() {
   state.startMs = performance.now() - t0;
   trainerConfig = settingsText();
   state.losses = [];
+  state.metrics = [];
   state.trainSteps = 0;
   state.trainMs = 0;
   $("settings-note").textContent = "";
   updateStats();
   drawChart();
+}
+
+/** Scores the trainer's samples (FID, IS, modes) and plots them; a failure is noted, not fatal. */
+async function evaluateNow() {
+  if (!state.classifier || !lab.hasTrainer()) return;
+  const last = state.metrics[state.metrics.length - 1];
+  if (last && last.step === lab.step()) return;
+  const t0 = performance.now();
+  try {
+    const r = await gpu(() => lab.evaluate(EVAL_N));
+    state.evalMs = performance.now() - t0;
+    state.metrics.push({ step: lab.step(), fid: r[0], is: r[1], modes: r[2], histogram: Array.from(r.slice(3)) });
+  } catch (e) {
+    $("settings-note").textContent = `Metrics unavailable: ${e.message || e}`;
+    state.classifier = false;
+  }
+  updateStats();
+  drawFid();
 }
 
 async function drawTrained() {
@@ -211,9 +238,12 @@ async function trainLoop() {
       await drawTrained();
       lastDraw = performance.now();
     }
+    const measured = state.metrics.length ? state.metrics[state.metrics.length - 1].step : 0;
+    if (lab.step() - measured >= EVAL_EVERY) await evaluateNow();
     await frame(); // let the page paint and handle input between chunks
   }
   await drawTrained();
+  await evaluateNow();
   setRunning(false);
 }
 
@@ -254,6 +284,54 @@ function updateStats() {
   $("stat-speed").textContent = state.stepsPerSecond ? state.stepsPerSecond.toFixed(1) : "–";
   $("stat-d").textContent = last ? last.d.toFixed(4) : "–";
   $("stat-g").textContent = last ? last.g.toFixed(4) : "–";
+  const m = state.metrics[state.metrics.length - 1];
+  $("stat-fid").textContent = m ? m.fid.toFixed(1) : "–";
+  $("stat-modes").textContent = m ? `${m.modes}/10` : "–";
+  $("stat-modes").title = m ? `samples per digit 0–9: ${m.histogram.join(" ")}` : "";
+}
+
+// ---------------------------------------------------------------- FID chart
+function drawFid() {
+  const canvas = $("fid-chart");
+  const ctx = canvas.getContext("2d");
+  const W = canvas.width, H = canvas.height;
+  const L = { left: 48, right: 12, top: 10, bottom: 22 };
+  ctx.clearRect(0, 0, W, H);
+  ctx.font = "11px system-ui, sans-serif";
+  ctx.fillStyle = "#777";
+  const pts = state.metrics.filter((m) => Number.isFinite(m.fid));
+  if (pts.length === 0) {
+    ctx.fillText(state.classifier ? `FID appears here every ${EVAL_EVERY} steps and when training pauses.`
+      : "No classifier loaded: no metrics.", L.left + 10, H / 2);
+    return;
+  }
+  const hi = Math.max(...pts.map((p) => p.fid)) * 1.05 || 1;
+  const x0 = 0, x1 = Math.max(pts[pts.length - 1].step, 1);
+  const X = (s) => L.left + ((s - x0) / (x1 - x0)) * (W - L.left - L.right);
+  const Y = (v) => H - L.bottom - (v / hi) * (H - L.top - L.bottom);
+  ctx.strokeStyle = "#e4e4e0";
+  for (const v of [0, hi / 2, hi]) {
+    ctx.beginPath();
+    ctx.moveTo(L.left, Y(v));
+    ctx.lineTo(W - L.right, Y(v));
+    ctx.stroke();
+    ctx.fillText(v.toFixed(0), 6, Y(v) + 4);
+  }
+  ctx.fillText("step 0", L.left, H - 6);
+  const end = `step ${x1}`;
+  ctx.fillText(end, W - L.right - ctx.measureText(end).width, H - 6);
+  ctx.strokeStyle = getComputedStyle(document.documentElement).getPropertyValue("--fid") || "#2a7";
+  ctx.fillStyle = ctx.strokeStyle;
+  ctx.lineWidth = 2;
+  ctx.beginPath();
+  pts.forEach((p, i) => ctx[i ? "lineTo" : "moveTo"](X(p.step), Y(p.fid)));
+  ctx.stroke();
+  ctx.lineWidth = 1;
+  for (const p of pts) {
+    ctx.beginPath();
+    ctx.arc(X(p.step), Y(p.fid), 2.5, 0, 2 * Math.PI);
+    ctx.fill();
+  }
 }
 
 // ---------------------------------------------------------------- loss chart
@@ -406,6 +484,7 @@ async function main() {
   // The first fetches go out while the wasm compiles.
   const pretrained = fetchBytes(PRETRAINED);
   const images = fetchBytes(IMAGES);
+  const classifier = fetchBytes(CLASSIFIER);
   const wasm = init();
   // Asked here too for a readable adapter name (wgpu's is empty in browsers) and a plain
   // message when there is none.
@@ -442,6 +521,13 @@ async function main() {
   try {
     const n = lab.setDataset(await images);
     $("status").textContent = `Running on ${state.adapter}; ${n} training images loaded.`;
+    try {
+      lab.setClassifier(await classifier);
+      state.classifier = true;
+    } catch (e) {
+      $("settings-note").textContent = `Metrics unavailable: ${e.message || e}`;
+    }
+    drawFid();
     newTrainer();
     await drawTrained();
   } catch (e) {

@@ -22,7 +22,7 @@ pub mod stats;
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::io::data::Dataset;
-use features::{FeatureNet, CLASSES, FEATURES};
+use features::{FeatureNet, Features, CLASSES, FEATURES};
 use stats::{Gaussian, Kid, Parzen};
 
 /// Real images whose features are fitted as FID's reference, at most.
@@ -78,6 +78,19 @@ impl Reference {
         binary: bool,
         what: &str,
     ) -> Result<Reference> {
+        Self::from_dataset_sized(gpu, net, ds, binary, what, STATS_MAX).await
+    }
+
+    /// `from_dataset` fitting FID's Gaussian on at most `stats_max` real images (the browser
+    /// uses fewer, to start sooner).
+    pub async fn from_dataset_sized(
+        gpu: &Gpu,
+        net: &FeatureNet,
+        ds: &Dataset,
+        binary: bool,
+        what: &str,
+        stats_max: usize,
+    ) -> Result<Reference> {
         if (ds.h, ds.w) != (28, 28) {
             return Err(Error::Shape(format!("{what}: the metrics need 28×28 images, not {}×{}", ds.h, ds.w)));
         }
@@ -101,7 +114,7 @@ impl Reference {
         Reference::new(
             gpu,
             net,
-            &images(stats..ds.n.min(stats + STATS_MAX)),
+            &images(stats..ds.n.min(stats + stats_max.max(2))),
             &images(validation..test),
             &images(test..stats),
             images(0..validation),
@@ -137,27 +150,36 @@ impl Reference {
 
     /// Every metric of `samples` (n × 28·28 values in [−1, 1], n ≥ 2).
     pub async fn evaluate(&self, gpu: &Gpu, net: &FeatureNet, samples: &[f32]) -> Result<Report> {
+        let (mut report, fake) = self.scores(gpu, net, samples).await?;
+        let kid_size = KID_SUBSET_SIZE.min(fake.n).min(self.kid_features.len() / FEATURES);
+        report.kid = stats::kid(&self.kid_features, &fake.features, FEATURES, KID_SUBSETS, kid_size, 0);
+        report.kde =
+            stats::parzen_select(&unit_pixels(samples), &self.kde_validation, &self.kde_test, 784, &kde_bandwidths());
+        Ok(report)
+    }
+
+    /// FID, IS and modes only (KID and KDE are NaN): what the browser shows live, where the
+    /// KDE's distances over 784 pixels would stall the page (and its code would grow the wasm).
+    pub async fn evaluate_quick(&self, gpu: &Gpu, net: &FeatureNet, samples: &[f32]) -> Result<Report> {
+        Ok(self.scores(gpu, net, samples).await?.0)
+    }
+
+    async fn scores(&self, gpu: &Gpu, net: &FeatureNet, samples: &[f32]) -> Result<(Report, Features)> {
         let fake = net.features(gpu, samples).await?;
         if fake.n < 2 {
             return Err(Error::Shape(format!("the metrics need at least 2 samples, not {}", fake.n)));
         }
-        let kid_size = KID_SUBSET_SIZE.min(fake.n).min(self.kid_features.len() / FEATURES);
         let histogram = stats::class_histogram(&fake.probs, CLASSES);
-        Ok(Report {
+        let report = Report {
             n: fake.n,
             fid: stats::frechet_distance(&self.gaussian, &stats::gaussian_fit(&fake.features, FEATURES)),
-            kid: stats::kid(&self.kid_features, &fake.features, FEATURES, KID_SUBSETS, kid_size, 0),
+            kid: Kid { mean: f64::NAN, std: f64::NAN, subsets: 0, subset_size: 0 },
             inception_score: stats::inception_score(&fake.probs, CLASSES),
-            kde: stats::parzen_select(
-                &unit_pixels(samples),
-                &self.kde_validation,
-                &self.kde_test,
-                784,
-                &kde_bandwidths(),
-            ),
+            kde: Parzen { sigma: f64::NAN, log_likelihood: f64::NAN, std_err: f64::NAN },
             modes: stats::modes_covered(&histogram),
             histogram,
-        })
+        };
+        Ok((report, fake))
     }
 }
 

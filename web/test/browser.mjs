@@ -2,6 +2,7 @@
 // SwiftShader, on the CPU) with playwright-core, and checks that
 //   1. the pretrained generator draws a non-blank sample grid,
 //   2. 20 training steps give finite losses that reach the chart, and the sample grid changes,
+//      and FID and modes of 500 samples are measured when training pauses,
 //   3. the checkpoint and the f16 generator download and load back; a broken file gives a clear error,
 //   4. with WebGPU off, the page says so plainly instead of staying blank.
 // Screenshots go to $NANOGAN_SCREENSHOTS (default web/test/out), printed at the start.
@@ -134,6 +135,12 @@ async function withWebGpu(base) {
     const after = await canvasStats(page, "train-grid");
     check("the sample grid changes with training", after.hash !== before.hash && after.std > 5,
       `hash ${before.hash} -> ${after.hash}, grey std ${after.std.toFixed(1)}`);
+    const m = t.metrics[t.metrics.length - 1];
+    check("FID and modes are measured in the browser when training pauses",
+      t.classifier && m && m.step === STEPS && Number.isFinite(m.fid) && m.fid > 0 && m.histogram.length === 10
+        && m.histogram.reduce((a, b) => a + b, 0) === 500 && /^\d+\/10$/.test(await page.locator("#stat-modes").innerText()),
+      m ? `step ${m.step}: FID ${m.fid.toFixed(1)}, IS ${m.is.toFixed(2)}, modes ${m.modes}/10 [${m.histogram.join(" ")}], ${Math.round(t.evalMs)} ms`
+        : `no metrics (classifier loaded: ${t.classifier})`);
     console.log(`  training: ${t.trainSteps} steps in ${(t.trainMs / 1000).toFixed(1)} s of train() calls = ${(1000 * t.trainSteps / t.trainMs).toFixed(2)} steps/s (${t.adapter})`);
     await page.screenshot({ path: path.join(out, "2-trained.png"), fullPage: true });
 
