@@ -13,6 +13,7 @@ use nanogan::gan::config::Config;
 use nanogan::gan::presets::Preset;
 use nanogan::gan::train::{LogEntry, Trainer};
 use nanogan::io::checkpoint::{self, write_atomic};
+use nanogan::io::csv_log::forget_after;
 use nanogan::io::data::Dataset;
 use nanogan::Gpu;
 use std::io::{BufRead, BufReader, Write};
@@ -55,6 +56,8 @@ fn train(gpu: &Gpu, data: &Dataset, out: &Path, resume: bool, mut say: impl FnMu
     };
     if t.step == 0 {
         std::fs::write(&csv, "step,d_loss,g_loss\n").unwrap();
+    } else {
+        forget_after(&csv, t.step).unwrap();
     }
     say("ready".into());
     while t.step < STEPS {
@@ -273,9 +276,12 @@ fn kill_9_at_random_moments_then_resume_bit_for_bit() {
             let same = t.data.iter().zip(&state.tensors[name].data).all(|(a, b)| a.to_bits() == b.to_bits());
             assert!(same, "trial {trial}: {name} differs at the end");
         }
-        // Every loss the killed run logged, and every one logged again after resuming, is the
-        // reference's.
-        for row in csv_rows(&out.join("losses.csv")) {
+        // Every loss the killed run logged up to its checkpoint, then every one logged after
+        // resuming, is the reference's: each step once, in order.
+        let rows = csv_rows(&out.join("losses.csv"));
+        let steps: Vec<u64> = rows.iter().map(|r| r.0).collect();
+        assert_eq!(steps, (1..=STEPS).collect::<Vec<_>>(), "trial {trial}: losses.csv steps");
+        for row in rows {
             assert_eq!(row, expected[row.0 as usize - 1], "trial {trial}: losses.csv row");
         }
         trial += 1;

@@ -343,6 +343,8 @@ fn config_text_round_trips() {
     assert!(e.contains("binarize"), "{e}");
     let e = Config::from_text("loss=bgan-discrete bgan_samples=0").unwrap_err().to_string();
     assert!(e.contains("not 0"), "{e}");
+    let e = Config::from_text("init=xavier").unwrap_err().to_string();
+    assert!(e.contains("init=xavier: expected torch or dcgan"), "{e}");
     for bad in ["ema=1", "ema=0", "ema=-0.5", "ema=NaN"] {
         let e = Config::from_text(bad).unwrap_err().to_string();
         assert!(e.contains("EMA decay"), "{bad}: {e}");

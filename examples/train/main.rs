@@ -10,6 +10,7 @@ use args::{parse_args, Args};
 use nanogan::gan::sample::fixed_noise;
 use nanogan::gan::train::{LogEntry, Trainer};
 use nanogan::io::checkpoint::{self, write_atomic};
+use nanogan::io::csv_log::forget_after;
 use nanogan::io::data::Dataset;
 use nanogan::io::image::{grid, npy_f32, png_grey};
 use nanogan::metrics::features::FeatureNet;
@@ -67,6 +68,8 @@ fn run(args: Args) -> Result<()> {
             let path = out.join("metrics.csv");
             if trainer.step == 0 || !path.exists() {
                 write_atomic(&path, format!("step,{}\n", Report::CSV_HEADER).as_bytes())?;
+            } else {
+                forget_after(&path, trainer.step)?;
             }
             Some(Eval { net, reference, path, samples: args.eval_samples, last: None })
         }
@@ -78,6 +81,9 @@ fn run(args: Args) -> Result<()> {
     let csv = out.join("losses.csv");
     if trainer.step == 0 {
         std::fs::write(&csv, "step,d_loss,g_loss\n").map_err(|e| nanogan::error::io_error(&csv, e))?;
+    } else {
+        // A run that died after its last checkpoint logged steps the resumed run will redo.
+        forget_after(&csv, trainer.step)?;
     }
     while trainer.step < target {
         trainer.submit_iteration(&gpu)?;

@@ -332,7 +332,13 @@ impl Config {
                 "eps" => c.eps = num(v)? as f32,
                 "d_steps" => c.d_steps = count(v)?,
                 "seed" => c.seed = v.parse().map_err(|_| Error::Format(format!("config seed={v}: not an integer")))?,
-                "init" => c.init = if v == "dcgan" { Init::Dcgan } else { Init::Torch },
+                "init" => {
+                    c.init = match v {
+                        "torch" => Init::Torch,
+                        "dcgan" => Init::Dcgan,
+                        _ => return Err(Error::Format(format!("config init={v}: expected torch or dcgan"))),
+                    }
+                }
                 "log_every" => c.log_every = count(v)?,
                 "binarize" => binarize = Some(Binarize::parse(v)?),
                 "optimizer" => {
