@@ -179,6 +179,16 @@ impl Lab {
         Ok(out)
     }
 
+    /// What the benchmark page reports beside its timings: [dispatches per iteration, FLOPs of
+    /// one iteration's matrix products, bytes of GPU buffers this Lab has created].
+    #[wasm_bindgen(js_name = benchInfo)]
+    pub fn bench_info(&self) -> std::result::Result<Vec<f64>, JsError> {
+        let t = self.trainer.borrow();
+        let t = t.as_ref().ok_or_else(no_trainer)?;
+        let flops = t.iteration_flops().map_err(js)?;
+        Ok(vec![t.iteration_dispatches() as f64, flops, self.gpu.allocated_bytes() as f64])
+    }
+
     #[wasm_bindgen(js_name = hasTrainer)]
     pub fn has_trainer(&self) -> bool {
         self.busy.get() || self.trainer.borrow().is_some()

@@ -8,73 +8,22 @@
 // Screenshots go to $NANOGAN_SCREENSHOTS (default web/test/out), printed at the start.
 // Run through web/test/run.sh (installs, builds); alone: node web/test/browser.mjs.
 
-import { chromium } from "playwright-core";
-import http from "node:http";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { launch, NO_WEBGPU_FLAGS, root, serve, WEBGPU_FLAGS } from "./harness.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, "..");
 const out = path.resolve(process.env.NANOGAN_SCREENSHOTS || path.join(here, "out"));
-const browserPath = process.env.CHROMIUM || "/usr/bin/chromium";
 const STEPS = Number(process.env.NANOGAN_TEST_STEPS || 20);
 fs.mkdirSync(out, { recursive: true });
 console.log(`screenshots: ${out}`);
-
-const BASE_FLAGS = [
-  "--no-sandbox", "--disable-quic", "--no-first-run", "--disable-background-networking",
-  "--disable-component-update", "--disable-sync",
-];
-const WEBGPU_FLAGS = [
-  "--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-vulkan=swiftshader",
-  "--use-webgpu-adapter=swiftshader",
-];
-const NO_WEBGPU_FLAGS = ["--disable-gpu", "--disable-features=WebGPU,WebGPUService"];
-
-// ---------------------------------------------------------------- static server for web/
-const TYPES = {
-  ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css",
-  ".wasm": "application/wasm", ".gz": "application/octet-stream", ".safetensors": "application/octet-stream",
-  ".png": "image/png",
-};
-function serve() {
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url, "http://localhost");
-    let file = path.normalize(path.join(root, decodeURIComponent(url.pathname)));
-    if (!file.startsWith(root)) return res.writeHead(403).end();
-    if (file.endsWith(path.sep)) file = path.join(file, "index.html");
-    fs.readFile(file, (err, data) => {
-      if (err) return res.writeHead(404).end("not found");
-      res.writeHead(200, { "content-type": TYPES[path.extname(file)] || "application/octet-stream" });
-      res.end(data);
-    });
-  });
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
-}
 
 // ---------------------------------------------------------------- checks
 const results = [];
 function check(name, ok, detail = "") {
   results.push({ name, ok });
   console.log(`${ok ? "ok  " : "FAIL"} ${name}${detail ? `: ${detail}` : ""}`);
-}
-
-async function launch(flags, name) {
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), `nanogan-${name}-`));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: browserPath,
-    headless: true,
-    args: [...BASE_FLAGS, ...flags],
-    viewport: { width: 1160, height: 1400 },
-  });
-  const page = context.pages()[0] || (await context.newPage());
-  page.on("console", (m) => {
-    if (m.type() === "error" || m.type() === "warning") console.log(`  [console.${m.type()}] ${m.text()}`);
-  });
-  page.on("pageerror", (e) => console.log(`  [pageerror] ${e.message}`));
-  return { context, page, profile };
 }
 
 /** Clicks `selector`, saves the download it starts under `out`, returns its path. */
