@@ -10,7 +10,7 @@
 
 use nanogan::gan::config::Config;
 use nanogan::gan::sample::{fixed_noise, images, sample, View};
-use nanogan::io::checkpoint::{self, Checkpoint};
+use nanogan::io::checkpoint::{self, write_atomic, Checkpoint};
 use nanogan::io::data::{Binarize, Dataset};
 use nanogan::io::image::parse_npy;
 use nanogan::metrics::features::FeatureNet;
@@ -39,6 +39,9 @@ USAGE: cargo run --release --example eval -- (--checkpoint FILE | --npy FILE | -
   --classifier FILE   the feature network's weights (default: the ones shipped with nanogan,
                       from `cargo run --release --example classifier`)
   --csv               print a CSV header and row instead of the one-line summary
+  --export-f16 FILE   with --checkpoint: also write its generator (the EMA when kept) as f16
+                      safetensors with these scores in its metadata (`metrics`), as the web
+                      page's pretrained sampler shows them
   --help              this text";
 
 fn main() {
@@ -57,6 +60,7 @@ enum Source {
 fn run() -> Result<()> {
     let (mut source, mut data, mut weights) = (None, None, None);
     let (mut n, mut seed, mut binary, mut csv) = (DEFAULT_SAMPLES, 0u64, None, false);
+    let mut export: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| Error::Param(format!("{flag} needs a value (see --help)")));
@@ -84,6 +88,7 @@ fn run() -> Result<()> {
             "--classifier" => weights = Some(PathBuf::from(value()?)),
             "--binary" => binary = Some(true),
             "--csv" => csv = true,
+            "--export-f16" => export = Some(PathBuf::from(value()?)),
             other => return Err(Error::Param(format!("unknown option '{other}' (see --help)"))),
         }
     }
@@ -91,6 +96,9 @@ fn run() -> Result<()> {
         source.ok_or_else(|| Error::Param("give --checkpoint FILE, --npy FILE or --real (see --help)".into()))?;
     if !(2..=50_000).contains(&n) {
         return Err(Error::Param(format!("--n {n}: from 2 to 50,000")));
+    }
+    if export.is_some() && !matches!(source, Source::Checkpoint(_)) {
+        return Err(Error::Param("--export-f16 needs --checkpoint: it writes that checkpoint's generator".into()));
     }
     let gpu = Gpu::new_blocking()?;
     eprintln!("adapter: {}", gpu.describe());
@@ -112,8 +120,10 @@ fn run() -> Result<()> {
         None => (Dataset::bundled()?, "the bundled digits".to_string()),
     };
     let reference = pollster::block_on(Reference::from_dataset(&gpu, &net, &dataset, binary, &what))?;
+    let mut generator: Option<Checkpoint> = None;
     let (samples, label) = match (&source, ckpt) {
         (Source::Checkpoint(path), Some((c, config))) => {
+            generator = Some(c.generator_only());
             let g = config.generator(&gpu)?;
             c.generator_only().restore(&gpu, &g)?;
             let z = fixed_noise(seed ^ 0xE7A1, n, config.z);
@@ -138,6 +148,11 @@ fn run() -> Result<()> {
         _ => (reference.held_out.clone(), format!("held-out real images of {what}")),
     };
     let report = pollster::block_on(reference.evaluate(&gpu, &net, &samples))?;
+    if let (Some(file), Some(mut g)) = (&export, generator) {
+        g.metadata.insert("metrics".into(), format!("{report} vs {what}"));
+        write_atomic(file, &g.to_bytes(true)?)?;
+        eprintln!("wrote {} (generator, f16, with its scores)", file.display());
+    }
     if csv {
         println!("source,{}\n{label},{}", Report::CSV_HEADER, report.csv_row());
     } else {

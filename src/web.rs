@@ -52,6 +52,8 @@ fn js(e: Error) -> JsError {
 struct Generator {
     g: Sequential,
     config: Config,
+    /// Its scores, when the file carries them (`eval --export-f16` writes them).
+    metrics: String,
 }
 
 /// An image ready for `new ImageData(grid.rgba, grid.width, grid.height)`.
@@ -282,8 +284,15 @@ impl Lab {
         let config = Config::from_checkpoint(&c).map_err(|e| js(with_name(e, name)))?;
         let g = config.generator(&self.gpu).map_err(js)?;
         c.generator_only().restore(&self.gpu, &g).map_err(|e| js(with_name(e, name)))?;
-        *self.pretrained.borrow_mut() = Some(Generator { g, config });
+        let metrics = c.metadata.get("metrics").cloned().unwrap_or_default();
+        *self.pretrained.borrow_mut() = Some(Generator { g, config, metrics });
         Ok("generator".into())
+    }
+
+    /// The pretrained generator's scores as `eval` printed them (empty when the file has none).
+    #[wasm_bindgen(js_name = pretrainedMetrics)]
+    pub fn pretrained_metrics(&self) -> String {
+        self.pretrained.borrow().as_ref().map(|p| p.metrics.clone()).unwrap_or_default()
     }
 
     /// The pretrained generator's config in text form (empty when none is loaded).

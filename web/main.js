@@ -450,6 +450,7 @@ async function loadFile(file) {
       $("settings-note").textContent = `Resumed ${file.name} at step ${lab.step()}: press Start to go on.`;
     } else {
       $("pretrained-info").textContent = `Generator from ${file.name}: ${lab.pretrainedConfig()}`;
+      $("pretrained-metrics").textContent = lab.pretrainedMetrics();
       walk.frames = null;
       walk.k = 0;
       await drawPretrained();
@@ -510,6 +511,7 @@ async function main() {
   try {
     await gpu(async () => lab.load(await pretrained, PRETRAINED));
     $("pretrained-info").textContent += ` (${lab.pretrainedConfig().split(" ").slice(0, 2).join(", ")})`;
+    $("pretrained-metrics").textContent = lab.pretrainedMetrics();
     await drawPretrained();
     state.firstSamplesMs = Math.round(performance.now());
     $("first-samples").textContent = `first samples ${state.firstSamplesMs} ms after page load`;
