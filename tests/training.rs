@@ -249,6 +249,8 @@ fn ema_generator_samples_and_exports() {
     let raw = pollster::block_on(nanogan::gan::sample::sample(gpu, &t.g, 100, &z)).unwrap();
     let apart = averaged.iter().zip(&raw).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
     assert!(apart > 1e-3, "EMA samples equal G's ({apart})");
+    let avg = t.g_ema.as_ref().unwrap();
+    assert!(avg.arena.grads.size() + avg.arena.m.size() + avg.arena.v.size() <= 48, "the EMA holds no training state");
     let c = pollster::block_on(t.checkpoint(gpu)).unwrap();
     assert!(c.tensors.contains_key("generator_ema.0.weight"));
     assert!(!c.tensors.keys().any(|k| k.starts_with("optim.generator_ema")), "the EMA has no optimiser state");

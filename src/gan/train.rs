@@ -117,7 +117,11 @@ impl Trainer {
         let g = config.generator(gpu)?;
         // Built like G from the same seed, so the average starts at G's initial weights.
         let g_ema = match config.ema {
-            Some(_) => Some(config.generator(gpu)?.renamed("generator_ema")),
+            Some(_) => {
+                let mut avg = config.generator(gpu)?.renamed("generator_ema");
+                avg.arena.drop_training_state(gpu)?;
+                Some(avg)
+            }
             None => None,
         };
         let d = config.model.discriminator(gpu, config.init, config.seed)?;

@@ -156,6 +156,15 @@ impl Arena {
         Ok(())
     }
 
+    /// Frees the gradient and optimiser buffers of an arena that is never trained (a generator
+    /// EMA, a sampler): each becomes one vec4, so binding it still works but it holds nothing.
+    pub fn drop_training_state(&mut self, gpu: &Gpu) -> Result<()> {
+        self.grads = gpu.storage("grads (untrained)", 16)?;
+        self.m = gpu.storage("adam_m (untrained)", 16)?;
+        self.v = gpu.storage("adam_v (untrained)", 16)?;
+        Ok(())
+    }
+
     /// Sets the clock counters (resuming a run).
     pub fn write_clock(&self, gpu: &Gpu, values: [u32; CLOCK_SLOTS]) {
         gpu.queue.write_buffer(&self.clock, 0, bytemuck::cast_slice(&values));
