@@ -13,11 +13,11 @@ numbers from a seeded NumPy generator, rounded to f32 (what the GPU sees); outpu
     venv/bin/python reference/discrete_bgan.py      # rewrites tests/golden/discrete_bgan.safetensors
 """
 
-import json
 import os
-import struct
 
 import numpy as np
+
+from stable_safetensors import save_file
 
 N, P, M = 4, 10, 6
 OUT = os.path.join(os.path.dirname(__file__), "..", "tests", "golden", "discrete_bgan.safetensors")
@@ -61,21 +61,6 @@ def main():
     }
     save_file(tensors, OUT, {"numpy": np.__version__, "shape": f"N={N} P={P} M={M}"})
     print(f"wrote {os.path.normpath(OUT)}: loss {loss:.12f}")
-
-
-def save_file(tensors, path, metadata):
-    """safetensors with sorted keys, so every run writes the same bytes."""
-    header, offset, blobs = {"__metadata__": dict(sorted(metadata.items()))}, 0, []
-    for name in sorted(tensors):
-        x = np.ascontiguousarray(tensors[name])
-        dtype = {"<f4": "F32", "<f8": "F64"}[x.dtype.str]
-        header[name] = {"dtype": dtype, "shape": list(x.shape), "data_offsets": [offset, offset + x.nbytes]}
-        blobs.append(x.tobytes())
-        offset += x.nbytes
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
 
 
 if __name__ == "__main__":

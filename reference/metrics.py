@@ -24,15 +24,15 @@ bytes, so the file is the same byte for byte on every run with the same numpy/sc
 (their versions are in the metadata).
 """
 
-import json
 import os
-import struct
 import sys
 
 import numpy as np
 import scipy
 import scipy.linalg
 import scipy.special
+
+from stable_safetensors import save_file
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "tests", "golden", "metrics.safetensors")
@@ -81,21 +81,6 @@ def parzen_per_query(centres, queries, sigma):
     sq = ((queries[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
     lse = scipy.special.logsumexp(-sq / (2 * sigma**2), axis=1)
     return lse - np.log(len(centres)) - d / 2 * np.log(2 * np.pi * sigma**2)
-
-
-def save_file(tensors, path, metadata):
-    """safetensors, byte for byte the same on every run: header keys sorted, data in name order,
-    header padded to 8 bytes (as reference/twin.py, but F64)."""
-    header, offset, blobs = {"__metadata__": dict(sorted(metadata.items()))}, 0, []
-    for name in sorted(tensors):
-        x = np.ascontiguousarray(tensors[name], dtype="<f8")
-        header[name] = {"dtype": "F64", "shape": list(x.shape), "data_offsets": [offset, offset + x.nbytes]}
-        blobs.append(x.tobytes())
-        offset += x.nbytes
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
 
 
 def main():
@@ -155,7 +140,7 @@ def main():
         "seed": str(SEED),
         "command": "python reference/metrics.py",
     }
-    save_file(tensors, OUT, metadata)
+    save_file(tensors, OUT, metadata, dtype="<f8")
     print(f"wrote {OUT}")
     for key in ["fid", "fid.self", "kid.mmd2", "kid.mmd2_equal", "inception_score", "modes",
                 "parzen.sigma", "parzen.test_ll", "parzen.test_std_err"]:

@@ -12,10 +12,8 @@ See reference/README.md for what each dump holds.
 
 import argparse
 import gzip
-import json
 import os
 import statistics
-import struct
 import sys
 import time
 
@@ -26,6 +24,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import philox  # noqa: E402
+from stable_safetensors import save_file  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GOLDEN = os.path.join(ROOT, "tests", "golden")
@@ -172,21 +171,6 @@ def sample_indices(n):
     return (j * np.uint64(n - 1)) // np.uint64(SAMPLE - 1)
 
 
-def save_file(tensors, path, metadata):
-    """safetensors, byte for byte the same on every run (the library's writer orders the
-    metadata by hash): header keys sorted, data in name order, header padded to 8 bytes."""
-    header, offset, blobs = {"__metadata__": dict(sorted(metadata.items()))}, 0, []
-    for name in sorted(tensors):
-        x = np.ascontiguousarray(tensors[name], dtype="<f4")
-        header[name] = {"dtype": "F32", "shape": list(x.shape), "data_offsets": [offset, offset + x.nbytes]}
-        blobs.append(x.tobytes())
-        offset += x.nbytes
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
-
-
 def put(out, key, x):
     """Stores x whole if small, else a fixed sample plus [Σx, Σ|x|, √Σx²] (in f64, kept as f32)."""
     # A copy: state_dict tensors are live views that later steps update in place.
@@ -320,6 +304,7 @@ def dump(out_dir, bn_momentum=None):
     save_file(
         {"x_real": x_real.numpy(), "z_d": z_d.numpy(), "z_g": z_g.numpy()},
         os.path.join(out_dir, "inputs.safetensors"),
+        dtype="<f4",
         metadata={"x_real": f"bundled digits {ITERS}x{BATCH} images, b/255*2-1", "z": f"torch.randn seed {INPUT_SEED}"},
     )
     for preset in PRESETS:
@@ -327,7 +312,7 @@ def dump(out_dir, bn_momentum=None):
             t0 = time.time()
             out, meta = run(preset, stem, loss, a, b, c, inputs, bn_momentum)
             path = os.path.join(out_dir, f"{preset}_{stem}.safetensors")
-            save_file(out, path, metadata=meta)
+            save_file(out, path, metadata=meta, dtype="<f4")
             print(f"{path}: {len(out)} tensors, {os.path.getsize(path) / 1024:.0f} KiB, "
                   f"losses {out['losses'].tolist()} ({time.time() - t0:.1f}s)")
 
