@@ -40,6 +40,8 @@ USAGE: cargo run --release --example train -- [OPTIONS]
   --eval-every N        every N iterations and at the end, score 2,000 samples (FID, KID,
                         IS, KDE, modes; see `--example eval`) into out/metrics.csv (default 0: off)
   --eval-samples N      samples per evaluation (default 2000)
+  --classifier FILE     the metrics' feature network (default: the digit classifier shipped
+                        with nanogan; for other data, train one with `--example classifier`)
   --init torch|dcgan    initialisation (default: torch for mlp, dcgan for dcgan)
   --seed N              seed of initialisation, noise and batches (default 0)
   --data PATH           directory with train-images-idx3-ubyte[.gz] (MNIST or Fashion-MNIST
@@ -69,6 +71,7 @@ pub struct Args {
     pub quiet: bool,
     pub eval_every: u64,
     pub eval_samples: usize,
+    pub classifier: Option<PathBuf>,
 }
 
 /// Parses the command line (without the program name); `None` when `--help` was printed.
@@ -86,6 +89,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>
         quiet: false,
         eval_every: 0,
         eval_samples: 2000,
+        classifier: None,
     };
     let mut init: Option<Init> = None;
     let (mut la, mut lb, mut lc) = (0.0f32, 1.0f32, 1.0f32);
@@ -155,6 +159,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>
             "--ema" => a.config.ema = Some(num(&flag, value()?)?),
             "--eval-every" => a.eval_every = num(&flag, value()?)?,
             "--eval-samples" => a.eval_samples = num(&flag, value()?)?,
+            "--classifier" => a.classifier = Some(PathBuf::from(value()?)),
             "--quiet" => a.quiet = true,
             other => return Err(Error::Param(format!("unknown option '{other}' (see --help)"))),
         }

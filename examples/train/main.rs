@@ -62,7 +62,10 @@ fn run(args: Args) -> Result<()> {
     let eval = match args.eval_every {
         0 => None,
         _ => {
-            let net = FeatureNet::bundled(&gpu)?;
+            let net = match &args.classifier {
+                Some(path) => FeatureNet::from_checkpoint(&gpu, &checkpoint::load(path)?)?,
+                None => FeatureNet::bundled(&gpu)?,
+            };
             let binary = config.binarize != nanogan::io::data::Binarize::Off;
             let reference = pollster::block_on(Reference::from_dataset(&gpu, &net, &dataset, binary, &source))?;
             let path = out.join("metrics.csv");
