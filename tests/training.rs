@@ -253,6 +253,24 @@ fn ema_generator_samples_and_exports() {
     assert!(avg.arena.grads.size() + avg.arena.m.size() + avg.arena.v.size() <= 48, "the EMA holds no training state");
     let c = pollster::block_on(t.checkpoint(gpu)).unwrap();
     assert!(c.tensors.contains_key("generator_ema.0.weight"));
+    // The average's running statistics are its own, recomputed for its weights (not PyTorch's
+    // initial 0 and 1, not G's), the same every time.
+    let stats = |c: &Checkpoint, name: &str| c.tensors[name].data.clone();
+    let ema_mean = stats(&c, "generator_ema.3.running_mean");
+    assert!(ema_mean.iter().any(|v| v.abs() > 1e-3), "EMA running mean left at 0");
+    assert!(stats(&c, "generator_ema.3.running_var").iter().any(|v| (v - 1.0).abs() > 1e-3));
+    assert_ne!(ema_mean, stats(&c, "generator.3.running_mean"));
+    t.calibrate_ema(gpu).unwrap();
+    let again = pollster::block_on(t.checkpoint(gpu)).unwrap();
+    assert_eq!(stats(&again, "generator_ema.3.running_mean"), ema_mean, "calibration is not deterministic");
+    // A checkpoint after further steps recalibrates for the newer weights by itself.
+    let mut t = t;
+    pollster::block_on(t.train(gpu, 2, |_| {})).unwrap();
+    let later = pollster::block_on(t.checkpoint(gpu)).unwrap();
+    t.calibrate_ema(gpu).unwrap();
+    let recalibrated = pollster::block_on(t.checkpoint(gpu)).unwrap();
+    assert_ne!(stats(&later, "generator_ema.3.running_mean"), ema_mean, "stale EMA statistics");
+    assert_eq!(stats(&later, "generator_ema.3.running_mean"), stats(&recalibrated, "generator_ema.3.running_mean"));
     assert!(!c.tensors.keys().any(|k| k.starts_with("optim.generator_ema")), "the EMA has no optimiser state");
     let only = c.generator_only();
     assert!(only.tensors.keys().all(|k| k.starts_with("generator.")), "{:?}", only.tensors.keys());

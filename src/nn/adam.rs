@@ -116,10 +116,12 @@ impl Sgd {
     }
 }
 
-/// An exponential moving average of a model's weights and running statistics (the generator
-/// EMA): after each step of `source`, `ema = d·ema + (1−d)·source` with d = min(decay,
-/// (1+t)/(10+t)) at the source's step t, so short runs are not dominated by the initial weights.
-/// `average` must be built like `source` (same layers, so the same arena layout).
+/// An exponential moving average of a model's parameters (the generator EMA): after each step
+/// of `source`, `ema = d·ema + (1−d)·source` with d = min(decay, (1+t)/(10+t)) at the source's
+/// step t, so short runs are not dominated by the initial weights. Running statistics are not
+/// averaged: statistics averaged alongside the weights fit neither, so the trainer recomputes
+/// the average's own before it is used. `average` must be built like `source` (same layers, so
+/// the same arena layout).
 pub fn record_ema(s: &mut Step, average: &Arena, source: &Arena, decay: f32) -> Result<()> {
     if !(0.0..1.0).contains(&decay) {
         return Err(Error::Param(format!("EMA decay must satisfy 0 ≤ decay < 1, got {decay}")));
@@ -127,24 +129,12 @@ pub fn record_ema(s: &mut Step, average: &Arena, source: &Arena, decay: f32) -> 
     if (average.params_len, average.state_len) != (source.params_len, source.state_len) {
         return Err(Error::Shape("EMA: the average and its source are not the same model".into()));
     }
-    // Both buffers of floats are padded to whole vec4s by ArenaBuilder.
-    for (len, ema, src) in
-        [(average.params_len, &average.params, &source.params), (average.state_len, &average.state, &source.state)]
-    {
-        let params = AdamParams {
-            n4: (len / 4) as u32,
-            lr: 0.0,
-            beta1: decay,
-            beta2: 0.0,
-            eps: 0.0,
-            momentum: 0.0,
-            _pad: [0; 2],
-        };
-        if params.n4 > 0 {
-            dispatch(s, Kernel::EmaUpdate, &params, &[ema, src, &source.clock])?;
-        }
+    let params =
+        AdamParams { n4: vec4s(source), lr: 0.0, beta1: decay, beta2: 0.0, eps: 0.0, momentum: 0.0, _pad: [0; 2] };
+    if params.n4 == 0 {
+        return Ok(());
     }
-    Ok(())
+    dispatch(s, Kernel::EmaUpdate, &params, &[&average.params, &source.params, &source.clock])
 }
 
 /// The optimiser a trainer steps each model with.
