@@ -180,6 +180,20 @@ fn unknown_option_and_bad_numbers() {
     assert!(cli(&["--loss", "wgan"]).contains("unknown loss 'wgan'"));
     assert!(cli(&["--binarize", "yes"]).contains("unknown binarization 'yes'"));
     assert!(cli(&["--batch"]).contains("--batch needs a value"));
+    assert!(cli(&["--ema", "1"]).contains("EMA decay must lie strictly between 0 and 1"));
+    assert!(cli(&["--ema", "slow"]).contains("--ema slow: not a valid number"));
+    assert!(cli(&["--eval-samples", "1"]).contains("--eval-samples 1: from 2 to 50,000"));
+}
+
+/// The EMA is on unless switched off; the metrics are off unless asked for.
+#[test]
+fn ema_and_eval_defaults() {
+    let parse = |args: &[&str]| train_args::parse_args(args.iter().map(|s| s.to_string())).unwrap().unwrap();
+    assert_eq!(parse(&[]).config.ema, Some(train_args::DEFAULT_EMA));
+    assert_eq!(parse(&["--ema", "off"]).config.ema, None);
+    assert_eq!(parse(&["--ema", "0.99"]).config.ema, Some(0.99));
+    assert_eq!(parse(&[]).eval_every, 0);
+    assert_eq!(parse(&["--eval-every", "250"]).eval_every, 250);
 }
 
 #[test]

@@ -35,8 +35,8 @@ USAGE: cargo run --release --example train -- [OPTIONS]
   --schedule alternating|merged
                         merged: one step updates D and G from one fake batch, G's
                         gradient through D before D's update (default alternating)
-  --ema DECAY           keep an exponential moving average of G's weights (e.g. 0.999),
-                        used for samples, metrics and --f16 (default off)
+  --ema DECAY|off       the decay of the exponential moving average of G's weights that
+                        samples, metrics and --f16 use (default 0.999; off: G itself)
   --eval-every N        every N iterations and at the end, score 2,000 samples (FID, KID,
                         IS, KDE, modes; see `--example eval`) into out/metrics.csv (default 0: off)
   --eval-samples N      samples per evaluation (default 2000)
@@ -58,6 +58,9 @@ USAGE: cargo run --release --example train -- [OPTIONS]
 
 Environment: NANOGAN_ADAPTER=<name substring> picks the GPU adapter.";
 
+/// The train command's EMA decay unless `--ema` says otherwise.
+pub const DEFAULT_EMA: f32 = 0.999;
+
 pub struct Args {
     pub config: Config,
     pub steps: u64,
@@ -77,7 +80,8 @@ pub struct Args {
 /// Parses the command line (without the program name); `None` when `--help` was printed.
 pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>> {
     let mut a = Args {
-        config: Config::default(),
+        // The EMA scored better than G itself at equal budget (README, Sample quality).
+        config: Config { ema: Some(DEFAULT_EMA), ..Config::default() },
         steps: 3000,
         data: None,
         out: None,
@@ -156,7 +160,12 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>
             "--resume" => a.resume = Some(PathBuf::from(value()?)),
             "--npy" => a.npy = num(&flag, value()?)?,
             "--f16" => a.f16 = true,
-            "--ema" => a.config.ema = Some(num(&flag, value()?)?),
+            "--ema" => {
+                a.config.ema = match value()?.as_str() {
+                    "off" | "0" => None,
+                    v => Some(num(&flag, v.to_string())?),
+                }
+            }
             "--eval-every" => a.eval_every = num(&flag, value()?)?,
             "--eval-samples" => a.eval_samples = num(&flag, value()?)?,
             "--classifier" => a.classifier = Some(PathBuf::from(value()?)),
