@@ -64,6 +64,8 @@ async function withWebGpu(base) {
     check("WebGPU adapter opened", !!s.adapter && !s.error, s.adapter || s.error);
     const pre = await canvasStats(page, "pretrained-grid");
     check("pretrained sampler draws a non-blank grid", pre.std > 10, `grey std ${pre.std.toFixed(1)}, mean ${pre.mean.toFixed(1)}`);
+    const scores = await page.locator("#pretrained-metrics").innerText();
+    check("the pretrained generator's scores are printed under it", /^FID \d+\.\d+ .*modes \d+\/10/.test(scores), scores);
     console.log(`  first pretrained samples ${s.firstSamplesMs} ms after navigation (${Date.now() - t0} ms wall)`);
     await page.screenshot({ path: path.join(out, "1-pretrained.png"), fullPage: true });
 
