@@ -6,11 +6,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -x /usr/bin/chromium ]; then
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q
-    apt-get install -y -q --no-install-recommends chromium
-fi
-[ -d web/test/node_modules/playwright-core ] || (cd web/test && npm ci --no-audit --no-fund --loglevel=error)
+bash web/test/install.sh --if-missing
 bash web/build.sh >&2
 node web/test/bench.mjs "$@"

@@ -8,11 +8,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-if [ ! -x /usr/bin/chromium ]; then
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q
-    apt-get install -y -q --no-install-recommends chromium
-fi
-(cd web/test && npm ci --no-audit --no-fund --loglevel=error)
+bash web/test/install.sh
 bash web/build.sh
 node web/test/browser.mjs
