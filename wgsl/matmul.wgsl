@@ -203,21 +203,19 @@ fn clamped(first: u32, count: u32) -> vec4<u32> {
     return min(vec4<u32>(first) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(count - 1u));
 }
 
-// A 4 × 4 quarter of the block plus the steps of K past its last multiple of 4, one k at a
-// time (scalars read through the vec4 views: an entry point may not bind both views of a
-// buffer).
-fn tail_quarter(m0: u32, n0: u32, k_whole: u32, k_end: u32, whole: mat4x4<f32>) -> mat4x4<f32> {
-    var c = whole;
-    let ms = vec4<u32>(p.a_off) + clamped(m0, p.m) * p.a_ms;
-    let ns = vec4<u32>(p.b_off) + clamped(n0, p.n) * p.b_ns;
-    for (var k = k_whole; k < k_end; k++) {
-        let xs = ms + k * p.a_ks;
-        let ys = ns + k * p.b_ks;
-        let x = vec4<f32>(a4[xs.x / 4u][xs.x % 4u], a4[xs.y / 4u][xs.y % 4u], a4[xs.z / 4u][xs.z % 4u], a4[xs.w / 4u][xs.w % 4u]);
-        let y = vec4<f32>(b4[ys.x / 4u][ys.x % 4u], b4[ys.y / 4u][ys.y % 4u], b4[ys.z / 4u][ys.z % 4u], b4[ys.w / 4u][ys.w % 4u]);
-        c = mat4x4<f32>(fma(x, vec4<f32>(y.x), c[0]), fma(x, vec4<f32>(y.y), c[1]), fma(x, vec4<f32>(y.z), c[2]), fma(x, vec4<f32>(y.w), c[3]));
-    }
-    return c;
+// Four elements of A (of B) at flat offsets `at`, read through the vec4 view (an entry point
+// may not bind both views of a buffer).
+fn a_scalars(at: vec4<u32>) -> vec4<f32> {
+    return vec4<f32>(a4[at.x / 4u][at.x % 4u], a4[at.y / 4u][at.y % 4u], a4[at.z / 4u][at.z % 4u], a4[at.w / 4u][at.w % 4u]);
+}
+
+fn b_scalars(at: vec4<u32>) -> vec4<f32> {
+    return vec4<f32>(b4[at.x / 4u][at.x % 4u], b4[at.y / 4u][at.y % 4u], b4[at.z / 4u][at.z % 4u], b4[at.w / 4u][at.w % 4u]);
+}
+
+// c + x·yᵀ: one step of K for a 4 × 4 quarter.
+fn rank_one(c: mat4x4<f32>, x: vec4<f32>, y: vec4<f32>) -> mat4x4<f32> {
+    return mat4x4<f32>(fma(x, vec4<f32>(y.x), c[0]), fma(x, vec4<f32>(y.y), c[1]), fma(x, vec4<f32>(y.z), c[2]), fma(x, vec4<f32>(y.w), c[3]));
 }
 
 fn activate4(v: vec4<f32>) -> vec4<f32> {
@@ -254,17 +252,6 @@ fn put_any(row: u32, col: u32, sum: f32, z: u32) {
     let at = select(plain, z * p.split_mn + row * p.n + col, split);
     let keep = p.accumulate == 1u && !split;
     c[at] = v + select(0.0, c[at], keep);
-}
-
-fn put_any_row(row: u32, col0: u32, lo: vec4<f32>, hi: vec4<f32>, z: u32) {
-    put_any(row, col0, lo.x, z);
-    put_any(row, col0 + 1u, lo.y, z);
-    put_any(row, col0 + 2u, lo.z, z);
-    put_any(row, col0 + 3u, lo.w, z);
-    put_any(row, col0 + 4u, hi.x, z);
-    put_any(row, col0 + 5u, hi.y, z);
-    put_any(row, col0 + 6u, hi.z, z);
-    put_any(row, col0 + 7u, hi.w, z);
 }
 
 // Eight outputs of one row (`lo`, `hi`) for the plain epilogues: `to`, where the first goes (in
@@ -325,11 +312,21 @@ fn gemm_vec4(gid: vec3<u32>, nwg: vec3<u32>, a_along_k: bool, b_along_n: bool) -
         c10 = multiply_add(c10, x1, y0);
         c11 = multiply_add(c11, x1, y1);
     }
-    if (k_whole < k_end) {
-        c00 = tail_quarter(m0, n0, k_whole, k_end, c00);
-        c01 = tail_quarter(m0, n0 + 4u, k_whole, k_end, c01);
-        c10 = tail_quarter(m0 + 4u, n0, k_whole, k_end, c10);
-        c11 = tail_quarter(m0 + 4u, n0 + 4u, k_whole, k_end, c11);
+    // The steps of K past its last multiple of 4, one k at a time, in one loop for the whole
+    // block (one loop to compile, not one per quarter).
+    let ms0 = vec4<u32>(p.a_off) + clamped(m0, p.m) * p.a_ms;
+    let ms1 = vec4<u32>(p.a_off) + clamped(m0 + 4u, p.m) * p.a_ms;
+    let ns0 = vec4<u32>(p.b_off) + clamped(n0, p.n) * p.b_ns;
+    let ns1 = vec4<u32>(p.b_off) + clamped(n0 + 4u, p.n) * p.b_ns;
+    for (var k = k_whole; k < k_end; k++) {
+        let x0 = a_scalars(ms0 + k * p.a_ks);
+        let x1 = a_scalars(ms1 + k * p.a_ks);
+        let y0 = b_scalars(ns0 + k * p.b_ks);
+        let y1 = b_scalars(ns1 + k * p.b_ks);
+        c00 = rank_one(c00, x0, y0);
+        c01 = rank_one(c01, x0, y1);
+        c10 = rank_one(c10, x1, y0);
+        c11 = rank_one(c11, x1, y1);
     }
     g.z = zmn.x;
     g.m0 = m0;
@@ -341,19 +338,30 @@ fn gemm_vec4(gid: vec3<u32>, nwg: vec3<u32>, a_along_k: bool, b_along_n: bool) -
     return g;
 }
 
+// The block's rows as a loop over an array: each half row is lo (even index) or hi (odd).
+// Loops, not 8 × 8 unrolled stores, because a shader compiler without loop unrolling (the
+// browser's SwiftShader) then builds one store and one activation instead of 64 of each: the
+// unrolled epilogues took 1–3 s each of a first training step's pipeline builds there.
+fn block_rows(g: Block) -> array<vec4<f32>, 16> {
+    return array<vec4<f32>, 16>(
+        g.r00[0], g.r01[0], g.r00[1], g.r01[1], g.r00[2], g.r01[2], g.r00[3], g.r01[3],
+        g.r10[0], g.r11[0], g.r10[1], g.r11[1], g.r10[2], g.r11[2], g.r10[3], g.r11[3],
+    );
+}
+
 // The any epilogue: element by element.
 fn store_block_any(g: Block) {
     if (!g.live) {
         return;
     }
-    put_any_row(g.m0, g.n0, g.r00[0], g.r01[0], g.z);
-    put_any_row(g.m0 + 1u, g.n0, g.r00[1], g.r01[1], g.z);
-    put_any_row(g.m0 + 2u, g.n0, g.r00[2], g.r01[2], g.z);
-    put_any_row(g.m0 + 3u, g.n0, g.r00[3], g.r01[3], g.z);
-    put_any_row(g.m0 + 4u, g.n0, g.r10[0], g.r11[0], g.z);
-    put_any_row(g.m0 + 5u, g.n0, g.r10[1], g.r11[1], g.z);
-    put_any_row(g.m0 + 6u, g.n0, g.r10[2], g.r11[2], g.z);
-    put_any_row(g.m0 + 7u, g.n0, g.r10[3], g.r11[3], g.z);
+    var rows = block_rows(g);
+    for (var h = 0u; h < 16u; h++) {
+        let v = rows[h];
+        let col0 = g.n0 + (h % 2u) * 4u;
+        for (var t = 0u; t < 4u; t++) {
+            put_any(g.m0 + h / 2u, col0 + t, v[t], g.z);
+        }
+    }
 }
 
 // The plain (act false) and act (act true) epilogues: one vec4 per half row.
@@ -380,14 +388,12 @@ fn store_block_plain(g: Block, act: bool) {
     let cols_hi = select(zero, vec4<f32>(bias[o + n0 + 4u], bias[o + n0 + 5u], bias[o + n0 + 6u], bias[o + n0 + 7u]), use_cols);
     let rows_lo = select(zero, vec4<f32>(bias[o + m0], bias[o + m0 + 1u], bias[o + m0 + 2u], bias[o + m0 + 3u]), use_rows);
     let rows_hi = select(zero, vec4<f32>(bias[o + m0 + 4u], bias[o + m0 + 5u], bias[o + m0 + 6u], bias[o + m0 + 7u]), use_rows);
-    put_plain_row(to, g.r00[0], g.r01[0], cols_lo + rows_lo.x, cols_hi + rows_lo.x, keep, act);
-    put_plain_row(to + stride, g.r00[1], g.r01[1], cols_lo + rows_lo.y, cols_hi + rows_lo.y, keep, act);
-    put_plain_row(to + 2u * stride, g.r00[2], g.r01[2], cols_lo + rows_lo.z, cols_hi + rows_lo.z, keep, act);
-    put_plain_row(to + 3u * stride, g.r00[3], g.r01[3], cols_lo + rows_lo.w, cols_hi + rows_lo.w, keep, act);
-    put_plain_row(to + 4u * stride, g.r10[0], g.r11[0], cols_lo + rows_hi.x, cols_hi + rows_hi.x, keep, act);
-    put_plain_row(to + 5u * stride, g.r10[1], g.r11[1], cols_lo + rows_hi.y, cols_hi + rows_hi.y, keep, act);
-    put_plain_row(to + 6u * stride, g.r10[2], g.r11[2], cols_lo + rows_hi.z, cols_hi + rows_hi.z, keep, act);
-    put_plain_row(to + 7u * stride, g.r10[3], g.r11[3], cols_lo + rows_hi.w, cols_hi + rows_hi.w, keep, act);
+    let row_bias = array<vec4<f32>, 2>(rows_lo, rows_hi);
+    var rows = block_rows(g);
+    for (var r = 0u; r < 8u; r++) {
+        let rb = row_bias[r / 4u][r % 4u];
+        put_plain_row(to + r * stride, rows[2u * r], rows[2u * r + 1u], cols_lo + rb, cols_hi + rb, keep, act);
+    }
 }
 
 // A along k, B along n: dy·W, and the convolutions' W·columns.

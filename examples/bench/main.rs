@@ -4,6 +4,7 @@
 //!     cargo run --release --example bench            # all kernels
 //!     cargo run --release --example bench -- matmul  # only cases whose name contains "matmul"
 //!     cargo run --release --example bench -- --e2e   # whole iterations instead (see e2e.rs)
+//!     cargo run --release --example bench -- --compile   # pipeline build times (compile.rs)
 
 use nanogan::gpu::gemm::{gemm, gemm_naive, GemmParams};
 use nanogan::nn::conv2d::Conv2d;
@@ -11,6 +12,7 @@ use nanogan::nn::conv_transpose2d::ConvTranspose2d;
 use nanogan::{wgpu, ArenaBuilder, Gpu, Init, InitRng, Plan, Result, Step, Tensor, Variant};
 use std::time::Instant;
 
+mod compile;
 mod e2e;
 
 /// Dispatches per submit, so submit overhead does not swamp short kernels.
@@ -29,6 +31,9 @@ fn run() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "--e2e") {
         return e2e::run(&args);
+    }
+    if args.iter().any(|a| a == "--compile") {
+        return compile::run();
     }
     let filter = args.first().cloned().unwrap_or_default();
     let gpu = Gpu::new_blocking()?;

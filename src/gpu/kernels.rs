@@ -1,13 +1,18 @@
 //! Every WGSL entry point the crate dispatches, and the composed source of each family.
 //!
-//! WGSL has no `#include`: each family's module is `common.wgsl` followed by its own file.
+//! WGSL has no `#include`: each family's module is `common.wgsl` followed by its own file,
+//! without comments or indentation (src/gpu/wgsl_text.rs).
 //! Binding convention for every entry point: `@binding(0)` is the family's uniform, then the
 //! outputs (`read_write`), then the inputs (`read`), numbered without gaps, because pipelines use
 //! the layout derived from the entry point and `Step::dispatch` binds buffers in that order.
 
 macro_rules! family_source {
     ($file:literal) => {
-        concat!(include_str!("../../wgsl/common.wgsl"), "\n", include_str!(concat!("../../wgsl/", $file)))
+        crate::gpu::wgsl_text::stripped_wgsl!(concat!(
+            include_str!("../../wgsl/common.wgsl"),
+            "\n",
+            include_str!(concat!("../../wgsl/", $file))
+        ))
     };
 }
 

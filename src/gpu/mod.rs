@@ -10,5 +10,6 @@ pub mod kernels;
 pub mod random;
 pub mod step;
 pub mod tensor;
+pub mod wgsl_text;
 
 pub use device::*;
