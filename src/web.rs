@@ -6,7 +6,7 @@
 //! import init, { Lab } from "./pkg/nanogan.js";
 //! await init();
 //! const lab = await Lab.open();                      // navigator.gpu, WebGPU default limits
-//! lab.setDataset(imagesGz, labelsGz);                // IDX bytes, gzipped or raw
+//! await lab.setDataset(imagesGz, labelsGz);          // IDX bytes, gzipped or raw
 //! lab.start("model=mlp loss=lsgan batch=64 seed=0"); // Config's text form
 //! const losses = await lab.train(10);                // [step, d, g, step, d, g, ...]
 //! const grid = await lab.grid(true, 64, 8, 2);       // fixed-noise samples as RGBA
@@ -22,7 +22,7 @@ use crate::gan::sample::{self, fixed_noise, interpolate};
 use crate::gan::train::{LogEntry, Trainer};
 use crate::gpu::Gpu;
 use crate::io::checkpoint::Checkpoint;
-use crate::io::data::{parse_idx, Dataset};
+use crate::io::data::{is_gzip, parse_idx, Dataset};
 use crate::io::image;
 use crate::metrics::features::FeatureNet;
 use crate::metrics::Reference;
@@ -36,6 +36,30 @@ use wasm_bindgen::Clamped;
 extern "C" {
     #[wasm_bindgen(js_namespace = console)]
     fn error(message: &str);
+}
+
+// The browser's own inflate: a Rust one (flate2) would add about 27 KB to the gzipped wasm.
+#[wasm_bindgen(inline_js = "export function gunzip(bytes) {
+    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
+    return new Response(stream).arrayBuffer();
+}")]
+extern "C" {
+    #[wasm_bindgen(catch)]
+    async fn gunzip(bytes: &[u8]) -> std::result::Result<JsValue, JsValue>;
+}
+
+/// `bytes` decompressed if they are gzip, else as they are. `what` names them in errors.
+async fn maybe_gunzip(bytes: Vec<u8>, what: &str) -> std::result::Result<Vec<u8>, JsError> {
+    if !is_gzip(&bytes) {
+        return Ok(bytes);
+    }
+    match gunzip(&bytes).await {
+        Ok(buffer) => Ok(js_sys::Uint8Array::new(&buffer).to_vec()),
+        Err(e) => {
+            let reason = e.as_string().or_else(|| js_sys::Error::from(e).message().as_string()).unwrap_or_default();
+            Err(js(Error::Format(format!("{what}: not a valid gzip stream (truncated or corrupt?): {reason}"))))
+        }
+    }
 }
 
 /// Sends Rust panics to the console (they would otherwise show only as "unreachable").
@@ -126,10 +150,15 @@ impl Lab {
     }
 
     /// Loads the training images (IDX, gzipped or raw; e.g. train-images-idx3-ubyte.gz) and
-    /// optional labels. Returns the number of images.
+    /// optional labels. Resolves with the number of images.
     #[wasm_bindgen(js_name = setDataset)]
-    pub fn set_dataset(&self, images: &[u8], labels: Option<Vec<u8>>) -> std::result::Result<usize, JsError> {
-        let images = parse_idx(images, "train-images").map_err(js)?;
+    pub async fn set_dataset(&self, images: Vec<u8>, labels: Option<Vec<u8>>) -> std::result::Result<usize, JsError> {
+        let images = maybe_gunzip(images, "train-images").await?;
+        let labels = match labels {
+            Some(l) => Some(maybe_gunzip(l, "train-labels").await?),
+            None => None,
+        };
+        let images = parse_idx(&images, "train-images").map_err(js)?;
         let labels = labels.map(|l| parse_idx(&l, "train-labels")).transpose().map_err(js)?;
         let ds = Dataset::from_idx(images, labels, "train-images").map_err(js)?;
         let n = ds.n;

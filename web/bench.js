@@ -78,7 +78,7 @@ async function main() {
     if (!name.includes(filter)) continue;
     // A fresh Lab per case, so its buffer figure counts only this case's.
     const lab = await Lab.open();
-    lab.setDataset(data);
+    await lab.setDataset(data);
     const t0 = performance.now();
     lab.start(config);
     await lab.train(1);
@@ -97,7 +97,7 @@ async function main() {
       const name = `sample ${model} b${batch}`;
       if (!name.includes(filter)) continue;
       const lab = await Lab.open();
-      lab.setDataset(data);
+      await lab.setDataset(data);
       lab.start(`model=${model} batch=64`);
       const t0 = performance.now();
       await lab.grid(true, batch, 32, 1);

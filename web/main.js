@@ -521,7 +521,7 @@ async function main() {
   walkLoop();
 
   try {
-    const n = lab.setDataset(await images);
+    const n = await lab.setDataset(await images);
     $("status").textContent = `Running on ${state.adapter}; ${n} training images loaded.`;
     try {
       lab.setClassifier(await classifier);

@@ -60,7 +60,7 @@ async function nanogan(gz) {
   const { default: init, Lab } = await import("/pkg/nanogan.js");
   await init();
   const lab = await Lab.open();
-  lab.setDataset(gz);
+  await lab.setDataset(gz);
   return {
     info: `adapter ${lab.adapter()}`,
     start: () => lab.start("model=mlp loss=lsgan batch=64"),

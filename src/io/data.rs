@@ -22,18 +22,36 @@ pub struct Idx {
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
+/// Whether `bytes` are a gzip stream (by its magic number).
+pub fn is_gzip(bytes: &[u8]) -> bool {
+    bytes.starts_with(&GZIP_MAGIC)
+}
+
 /// Parses IDX bytes, gunzipping first if they are gzip. `what` names the source in errors.
 /// A gzip stream is decoded only as far as the header's declared size is kept, and the rest is
 /// checked (length, checksum) and dropped, so memory never exceeds the data actually declared
 /// and present: a gzip bomb behind a small header costs what the header says.
 pub fn parse_idx(bytes: &[u8], what: &str) -> Result<Idx> {
-    if !bytes.starts_with(&GZIP_MAGIC) {
+    if !is_gzip(bytes) {
         return read_idx_from(&mut &bytes[..], what);
     }
+    gunzip_idx(bytes, what)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn gunzip_idx(bytes: &[u8], what: &str) -> Result<Idx> {
     let mut gz = flate2::read::GzDecoder::new(bytes);
     let idx = read_idx_from(&mut gz, what)?;
     std::io::copy(&mut gz, &mut std::io::sink()).map_err(|e| gzip_error(what, e))?;
     Ok(idx)
+}
+
+/// The browser build has no inflate of its own: `Lab.setDataset` gunzips with the browser's.
+#[cfg(target_arch = "wasm32")]
+fn gunzip_idx(_: &[u8], what: &str) -> Result<Idx> {
+    Err(Error::Format(format!(
+        "{what}: gzip data reached the wasm's IDX reader, which reads raw IDX only (Lab.setDataset gunzips first)"
+    )))
 }
 
 /// Reads an IDX header and then exactly the data it declares from `r`.

@@ -4,6 +4,7 @@
 //   2. 20 training steps give finite losses that reach the chart, and the sample grid changes,
 //      and FID and modes of 500 samples are measured when training pauses,
 //   3. the checkpoint and the f16 generator download and load back; a broken file gives a clear error,
+//      a gzipped dataset loads in the wasm and a truncated one is refused,
 //   4. with WebGPU off, the page says so plainly instead of staying blank.
 // Screenshots go to $NANOGAN_SCREENSHOTS (default web/test/out), printed at the start.
 // Run through web/test/run.sh (installs, builds); alone: node web/test/browser.mjs.
@@ -115,6 +116,20 @@ async function withWebGpu(base) {
     await page.waitForFunction(() => !document.getElementById("error").hidden, null, { timeout: 30_000 });
     const err = await page.locator("#error").innerText();
     check("a broken file gives a clear error", /not-a-checkpoint\.safetensors: not a safetensors file/.test(err), err);
+
+    // The wasm gunzips datasets with the browser's DecompressionStream: a whole file loads, a
+    // truncated one is refused with a message naming it.
+    const gz = await page.evaluate(async () => {
+      const { Lab } = await import("/pkg/nanogan.js");
+      const bytes = new Uint8Array(await (await fetch("/data/train-images-idx3-ubyte.gz")).arrayBuffer());
+      const lab = await Lab.open();
+      const whole = await lab.setDataset(bytes);
+      const cut = await lab.setDataset(bytes.slice(0, bytes.length >> 1)).then(() => "accepted", (e) => e.message);
+      lab.free();
+      return { whole, cut };
+    });
+    check("a gzipped dataset loads and a truncated one is refused by name",
+      gz.whole === 10000 && /train-images: not a valid gzip stream/.test(gz.cut), `${gz.whole} images; ${gz.cut}`);
 
     // The discrete BGAN from the controls: a few steps on binary digits, a binary sample grid.
     await page.evaluate(() => { window.nanogan.error = null; }); // the broken file's, checked above
