@@ -27,7 +27,7 @@
 mod common;
 
 use common::gpu;
-use nanogan::gan::config::Config;
+use nanogan::gan::config::{Config, Estimator};
 use nanogan::gan::presets::Preset;
 use nanogan::gan::train::Trainer;
 use nanogan::io::checkpoint::{Checkpoint, Stored};
@@ -492,7 +492,18 @@ fn wrong_config_is_caught() {
 /// gradient), on fixed numbers. Both the f64 twin and the GPU kernels are held to it.
 #[test]
 fn discrete_bgan_matches_numpy() {
-    let bytes = std::fs::read(golden_dir().join("discrete_bgan.safetensors")).unwrap();
+    discrete_matches_numpy("discrete_bgan.safetensors", Estimator::Importance);
+}
+
+/// The same for the REINFORCE estimator: its weights, the loss G descends and its gradient, and
+/// the mean negative log-likelihood it logs instead.
+#[test]
+fn discrete_reinforce_matches_numpy() {
+    discrete_matches_numpy("discrete_reinforce.safetensors", Estimator::Reinforce);
+}
+
+fn discrete_matches_numpy(file: &str, estimator: Estimator) {
+    let bytes = std::fs::read(golden_dir().join(file)).unwrap();
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     let get = |name: &str| -> (Vec<usize>, Vec<f64>) {
         let t = st.tensor(name).unwrap();
@@ -520,10 +531,18 @@ fn discrete_bgan_matches_numpy() {
         }
     };
     use nanogan::cpu::discrete as twin;
-    close("twin weights", &twin::weights(&d, m), &weights, 1e-12);
-    close("twin loss", &[twin::loss(&logits, &samples, &d, len, m)], &loss, 1e-12);
+    let (w, logged) = match estimator {
+        Estimator::Importance => (twin::weights(&d, m), loss.clone()),
+        Estimator::Reinforce => (twin::reinforce_weights(&d, m), get("logged").1),
+    };
+    close("twin weights", &w, &weights, 1e-12);
+    close("twin loss", &[twin::loss(&logits, &samples, &w, len, m)], &loss, 1e-12);
+    if estimator == Estimator::Reinforce {
+        let uniform = twin::uniform_weights(n, m);
+        close("twin logged loss", &[twin::loss(&logits, &samples, &uniform, len, m)], &logged, 1e-12);
+    }
     // NumPy's gradient is a central difference with h = 1e-6.
-    close("twin gradient", &twin::loss_grad(&logits, &samples, &d, len, m), &grad, 1e-7);
+    close("twin gradient", &twin::loss_grad(&logits, &samples, &w, len, m), &grad, 1e-7);
 
     let Some(gpu) = gpu() else { return };
     let f32s = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<_>>();
@@ -532,12 +551,12 @@ fn discrete_bgan_matches_numpy() {
     let dt = nanogan::Tensor::from_slice(gpu, &[n * m, 1], &f32s(&d)).unwrap();
     let dl = nanogan::Tensor::zeros(gpu, &[n, len]).unwrap();
     let losses = nanogan::Tensor::zeros(gpu, &[2]).unwrap();
-    let g = nanogan::gan::discrete::GeneratorLoss::new(gpu, n, len, m).unwrap();
+    let g = nanogan::gan::discrete::GeneratorLoss::new(gpu, n, len, m, estimator).unwrap();
     let mut s = Step::new(gpu);
     g.record(&mut s, &dl, &losses.buf, 1, &lt, &xt, &dt).unwrap();
     s.submit().unwrap();
     let read = |t: &nanogan::Tensor| t.read_blocking(gpu).unwrap().iter().map(|&v| v as f64).collect::<Vec<_>>();
     close("GPU weights", &read(&g.weights), &weights, 1e-6);
-    close("GPU loss", &read(&losses)[1..], &loss, 1e-6);
+    close("GPU logged loss", &read(&losses)[1..], &logged, 1e-6);
     close("GPU gradient", &read(&dl), &grad, 1e-6);
 }

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{digits, gpu};
-use nanogan::gan::config::{Config, GanLoss, Schedule};
+use nanogan::gan::config::{Config, Estimator, GanLoss, Schedule};
 use nanogan::gan::presets::Preset;
 use nanogan::gan::sample::{fixed_noise, View};
 use nanogan::gan::train::Trainer;
@@ -99,9 +99,20 @@ fn mlp_runs_with_minimax_gan() {
 /// are binary and differ from one another.
 #[test]
 fn mlp_trains_discrete_bgan_on_binary_digits() {
+    trains_on_binary_digits(Estimator::Importance);
+}
+
+/// The same with the REINFORCE estimator, whose logged G loss is the samples' plain mean
+/// negative log-likelihood.
+#[test]
+fn mlp_trains_discrete_reinforce_on_binary_digits() {
+    trains_on_binary_digits(Estimator::Reinforce);
+}
+
+fn trains_on_binary_digits(estimator: Estimator) {
     let Some(gpu) = gpu() else { return };
     let config = Config {
-        loss: GanLoss::BganDiscrete { samples: 8 },
+        loss: GanLoss::BganDiscrete { samples: 8, estimator },
         binarize: Binarize::Threshold,
         batch: 16,
         lr_d: 1e-3,
@@ -114,10 +125,10 @@ fn mlp_trains_discrete_bgan_on_binary_digits() {
     assert!(t.log.iter().all(|e| e.d_loss.is_finite() && e.g_loss.is_finite()), "{:?}", t.log);
     let chance = 2.0 * std::f32::consts::LN_2;
     let best_d = t.log.iter().map(|e| e.d_loss).fold(f32::INFINITY, f32::min);
-    assert!(best_d < 0.5 * chance, "D never beat chance ({chance}): best D loss {best_d}");
+    assert!(best_d < 0.5 * chance, "{estimator:?}: D never beat chance ({chance}): best D loss {best_d}");
     // At the start every pixel is a coin flip: about 784·ln 2 ≈ 543 nats per image.
     let (first, last) = (t.log[0].g_loss, t.log[t.log.len() - 1].g_loss);
-    assert!(first > 400.0 && last < 0.8 * first, "G loss {first} at step 1, {last} at the end");
+    assert!(first > 400.0 && last < 0.8 * first, "{estimator:?}: G loss {first} at step 1, {last} at the end");
     let images = pollster::block_on(t.sample(gpu, &fixed_noise(2, 16, 100))).unwrap();
     assert!(images.iter().all(|&v| v == 1.0 || v == -1.0), "samples are not binary");
     assert!(spread(&images, 16) > 0.1, "samples barely differ: spread {}", spread(&images, 16));
@@ -202,10 +213,11 @@ fn resume_reproduces_the_uninterrupted_run() {
     resume_reproduces(Config { batch: 8, seed: 3, log_every: 2, ..Config::for_model(Preset::Mlp) });
 }
 
-/// The same for the discrete BGAN, whose binarized batches and samples are drawn on the GPU too.
+/// The same for the discrete BGAN, whose binarized batches and samples are drawn on the GPU too
+/// (with REINFORCE, so a checkpoint that lost the estimator would train differently).
 #[test]
 fn resume_reproduces_the_uninterrupted_discrete_run() {
-    let loss = GanLoss::BganDiscrete { samples: 4 };
+    let loss = GanLoss::BganDiscrete { samples: 4, estimator: Estimator::Reinforce };
     let binarize = Binarize::Stochastic;
     resume_reproduces(Config { loss, binarize, batch: 8, seed: 3, log_every: 2, ..Config::for_model(Preset::Mlp) });
 }
@@ -346,8 +358,17 @@ fn config_text_round_trips() {
     };
     assert_eq!(Config::from_text(&c.to_text()).unwrap(), c);
     assert!(Config::from_text("model=gan").unwrap_err().to_string().contains("unknown model"));
-    let d = Config { loss: GanLoss::BganDiscrete { samples: 7 }, binarize: Binarize::Stochastic, ..Config::default() };
+    let d = Config {
+        loss: GanLoss::BganDiscrete { samples: 7, estimator: Estimator::Importance },
+        binarize: Binarize::Stochastic,
+        ..Config::default()
+    };
     assert_eq!(Config::from_text(&d.to_text()).unwrap(), d);
+    assert!(!d.to_text().contains("estimator"), "the default estimator is left out: {}", d.to_text());
+    let r = Config { loss: GanLoss::BganDiscrete { samples: 7, estimator: Estimator::Reinforce }, ..d };
+    assert_eq!(Config::from_text(&r.to_text()).unwrap(), r);
+    let e = Config::from_text("loss=gan estimator=reinforce").unwrap_err().to_string();
+    assert!(e.contains("only bgan-discrete"), "{e}");
     let sgd = Config {
         sgd_momentum: Some(0.9),
         lr_d: 0.05,

@@ -143,7 +143,9 @@ function settingsText() {
   let text = `model=${v("model")} loss=${loss} batch=${v("batch")} lr_d=${v("lr_d")} lr_g=${v("lr_g")}`;
   text += ` d_steps=${v("d_steps")} seed=${v("seed")} log_every=${MAX_CHUNK} schedule=${v("schedule") || "alternating"}`;
   if (loss === "lsgan") text += ` a=${v("a")} b=${v("b")} c=${v("c")}`;
-  if (loss === "bgan-discrete") text += ` bgan_samples=${v("bgan_samples")} binarize=${v("binarize")}`;
+  if (loss === "bgan-discrete") {
+    text += ` bgan_samples=${v("bgan_samples")} binarize=${v("binarize")} estimator=${v("estimator")}`;
+  }
   return text;
 }
 
@@ -156,7 +158,8 @@ function applyConfig(text) {
   // Reflect a loaded checkpoint's config in the controls.
   const kv = Object.fromEntries(text.split(/\s+/).map((p) => p.split("=")));
   kv.schedule ??= "alternating"; // configs name only the merged schedule
-  for (const k of ["model", "loss", "a", "b", "c", "batch", "lr_d", "lr_g", "d_steps", "seed", "bgan_samples", "binarize", "schedule"]) {
+  if (kv.loss === "bgan-discrete") kv.estimator ??= "importance"; // and only REINFORCE
+  for (const k of ["model", "loss", "a", "b", "c", "batch", "lr_d", "lr_g", "d_steps", "seed", "bgan_samples", "binarize", "estimator", "schedule"]) {
     const el = form.elements[k];
     // A select keeps its choice when the config names none of its options (binarize=off).
     const offered = el && (el.tagName !== "SELECT" || [...el.options].some((o) => o.value === kv[k]));

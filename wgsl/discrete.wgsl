@@ -9,6 +9,12 @@
 //   ∂L/∂l[n, j] = (σ(l[n, j]) − s[n, j]) / N                       (w̃ held constant, Σ_m w̃ = 1)
 // Samples are ±1, the range of the tanh images everywhere else, so D and the image writers
 // need nothing new; sample (n, m) is row n·M + m.
+// The REINFORCE estimator (estimator = 1) keeps the same loss with other constant weights:
+// w[n, m] = (d[n, m] − mean_m' d[n, m']) / M, D's logit as the reward less the mean reward of
+// the same z's samples as its baseline. They sum to 0 rather than 1, so the gradient is written
+// for any weights: ∂L/∂l[n, j] = (σ(l[n, j])·W[n] − s[n, j]) / N, W[n] = Σ_m w[n, m]. That
+// loss's value is 0 in expectation and says nothing, so for REINFORCE the logged G loss is the
+// samples' plain mean negative log-likelihood instead (the same loss with w = 1/M).
 
 struct DiscreteParams {
     n: u32,               // noise rows N
@@ -19,6 +25,10 @@ struct DiscreteParams {
     seed_hi: u32,
     slot: u32,            // clock counter that supplies Philox's step word
     out_index: u32,       // losses[out_index] receives L
+    estimator: u32,       // 0: BGAN's normalised importance weights, 1: REINFORCE
+    pad0: u32,
+    pad1: u32,
+    pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: DiscreteParams;
@@ -65,7 +75,8 @@ fn discrete_sample(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
     samples[i] = select(-1.0, 1.0, to_unit(bits.x) < sigmoid(sample_logits[n * p.len + j]));
 }
 
-// weights_out[n·M + m] = softmax over m of d[n·M + m], with the maximum subtracted first.
+// weights_out[n·M + m] = softmax over m of d[n·M + m], with the maximum subtracted first; or
+// for REINFORCE, (d[n·M + m] − their mean) / M.
 @compute @workgroup_size(WG, 1, 1)
 fn discrete_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let n = flat_index(gid, nwg);
@@ -73,6 +84,17 @@ fn discrete_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
         return;
     }
     let base = n * p.m;
+    if (p.estimator == 1u) {
+        var mean = 0.0;
+        for (var m = 0u; m < p.m; m++) {
+            mean += d_logits[base + m];
+        }
+        mean /= f32(p.m);
+        for (var m = 0u; m < p.m; m++) {
+            weights_out[base + m] = (d_logits[base + m] - mean) / f32(p.m);
+        }
+        return;
+    }
     var top = d_logits[base];
     for (var m = 1u; m < p.m; m++) {
         top = max(top, d_logits[base + m]);
@@ -86,7 +108,9 @@ fn discrete_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
     }
 }
 
-// dl[n, j] = (σ(l) − s)/N and terms[n, j] = (sp(l) − l·s)/N, s = Σ_m w̃[n, m]·b[n, m, j].
+// dl[n, j] = (σ(l)·W − s)/N, s = Σ_m w[n, m]·b[n, m, j], W = Σ_m w[n, m] (1 for the importance
+// weights up to rounding, 0 for REINFORCE's); terms[n, j] = (sp(l) − l·s)/N for the importance
+// weights, (sp(l) − l·mean_m b[n, m, j])/N for REINFORCE.
 @compute @workgroup_size(WG, 1, 1)
 fn discrete_bwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_index(gid, nwg);
@@ -96,14 +120,20 @@ fn discrete_bwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     let j = i % p.len;
     let n = i / p.len;
     var s = 0.0;
+    var total = 0.0;
+    var ones = 0.0;
     for (var m = 0u; m < p.m; m++) {
         let b = 0.5 * (drawn[(n * p.m + m) * p.len + j] + 1.0);
-        s += weights[n * p.m + m] * b;
+        let w = weights[n * p.m + m];
+        s += w * b;
+        total += w;
+        ones += b;
     }
     let l = logits[i];
     let inv_n = 1.0 / f32(p.n);
-    dl[i] = (sigmoid(l) - s) * inv_n;
-    terms[i] = (softplus(l) - l * s) * inv_n;
+    dl[i] = (sigmoid(l) * total - s) * inv_n;
+    let logged = select(s, ones / f32(p.m), p.estimator == 1u);
+    terms[i] = (softplus(l) - l * logged) * inv_n;
 }
 
 const SUM_WG: u32 = 256u;

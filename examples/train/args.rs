@@ -1,7 +1,7 @@
 //! The train example's command line: every option, its checks and its errors (the tests
 //! include this file to hold the messages to the bad-input table in the README).
 
-use nanogan::gan::config::{Config, GanLoss, Schedule, DEFAULT_BGAN_SAMPLES};
+use nanogan::gan::config::{Config, Estimator, GanLoss, Schedule, DEFAULT_BGAN_SAMPLES};
 use nanogan::gan::presets::Preset;
 use nanogan::io::data::Binarize;
 use nanogan::{Error, Init, Result};
@@ -18,6 +18,10 @@ USAGE: cargo run --release --example train -- [OPTIONS]
                         mmgan the original minimax one (its G gradient vanishes early);
                         bgan-discrete learns binary images with a Bernoulli generator
   --bgan-samples M      bgan-discrete: binary samples per noise vector (default 20)
+  --estimator importance|reinforce
+                        bgan-discrete: BGAN's normalised importance weights (default),
+                        or REINFORCE with D's logit as reward and the mean over the
+                        same noise vector's samples as baseline (the paper's comparison)
   --binarize threshold|stochastic|off
                         binary real images: pixel >= 128, or +1 with probability
                         pixel/255 drawn afresh each batch (default threshold for
@@ -98,7 +102,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>
     let mut init: Option<Init> = None;
     let (mut la, mut lb, mut lc) = (0.0f32, 1.0f32, 1.0f32);
     let mut loss = "lsgan".to_string();
-    let (mut binarize, mut samples) = (None, DEFAULT_BGAN_SAMPLES);
+    let (mut binarize, mut samples, mut estimator) = (None, DEFAULT_BGAN_SAMPLES, Estimator::Importance);
     // Options that belong to one loss, so one given with another is refused, not ignored.
     let mut loss_options: Vec<(String, &str)> = Vec::new();
     let mut optimizer_options: Vec<(String, &str)> = Vec::new();
@@ -111,7 +115,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>
         }
         match flag.as_str() {
             "--a" | "--b" | "--c" => loss_options.push((flag.clone(), "lsgan")),
-            "--bgan-samples" => loss_options.push((flag.clone(), "bgan-discrete")),
+            "--bgan-samples" | "--estimator" => loss_options.push((flag.clone(), "bgan-discrete")),
             "--beta1" | "--beta2" => optimizer_options.push((flag.clone(), "adam")),
             "--momentum" => optimizer_options.push((flag.clone(), "sgd")),
             _ => {}
@@ -127,6 +131,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>
             "--b" => lb = num(&flag, value()?)?,
             "--c" => lc = num(&flag, value()?)?,
             "--bgan-samples" => samples = num(&flag, value()?)?,
+            "--estimator" => estimator = Estimator::parse(&value()?)?,
             "--binarize" => binarize = Some(Binarize::parse(&value()?)?),
             "--steps" => a.steps = num(&flag, value()?)?,
             "--batch" => a.config.batch = num(&flag, value()?)?,
@@ -182,7 +187,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>
     }
     a.config.loss = match parsed {
         GanLoss::Lsgan { .. } => GanLoss::Lsgan { a: la, b: lb, c: lc },
-        GanLoss::BganDiscrete { .. } => GanLoss::BganDiscrete { samples },
+        GanLoss::BganDiscrete { .. } => GanLoss::BganDiscrete { samples, estimator },
         other => other,
     };
     a.config.binarize = binarize.unwrap_or(a.config.loss.default_binarize());

@@ -1,6 +1,6 @@
 //! Twin of wgsl/discrete.wgsl: the boundary-seeking GAN's generator objective for discrete data.
 //! Shapes: logits l (N, P), samples x (N·M, P) of ±1 with sample (n, m) at row n·M + m, D's
-//! logits d (N·M).
+//! logits d (N·M); weights w (N·M) from `weights` (BGAN) or `reinforce_weights`.
 
 use crate::cpu::random::{draw, to_unit};
 
@@ -29,7 +29,7 @@ pub fn sample(logits: &[f64], len: usize, m: usize, (seed, stream, step): (u64, 
         .collect()
 }
 
-/// w̃[n, m]: a softmax of D's logits over each row's M samples.
+/// w̃[n, m]: a softmax of D's logits over each row's M samples (BGAN's importance weights).
 pub fn weights(d: &[f64], m: usize) -> Vec<f64> {
     d.chunks(m)
         .flat_map(|row| {
@@ -40,11 +40,27 @@ pub fn weights(d: &[f64], m: usize) -> Vec<f64> {
         .collect()
 }
 
-/// L = −(1/N) Σ_n Σ_m w̃[n, m]·log g(x[n, m] | z_n), computed term by term as written (no
-/// rearrangement), with w̃ from `weights(d, m)`.
-pub fn loss(logits: &[f64], samples: &[f64], d: &[f64], len: usize, m: usize) -> f64 {
+/// REINFORCE's weights: (d[n, m] − mean over the row's M samples) / M, D's logit as the reward
+/// and the row's mean reward as the baseline.
+pub fn reinforce_weights(d: &[f64], m: usize) -> Vec<f64> {
+    d.chunks(m)
+        .flat_map(|row| {
+            let mean = row.iter().sum::<f64>() / m as f64;
+            row.iter().map(move |v| (v - mean) / m as f64)
+        })
+        .collect()
+}
+
+/// 1/M for every sample: with them `loss` is the samples' mean negative log-likelihood.
+pub fn uniform_weights(n: usize, m: usize) -> Vec<f64> {
+    vec![1.0 / m as f64; n * m]
+}
+
+/// L = −(1/N) Σ_n Σ_m w[n, m]·log g(x[n, m] | z_n), computed term by term as written (no
+/// rearrangement), for constant weights w (N·M): `weights` or `reinforce_weights` for the loss
+/// G descends, `uniform_weights` for what REINFORCE runs log.
+pub fn loss(logits: &[f64], samples: &[f64], w: &[f64], len: usize, m: usize) -> f64 {
     let n = logits.len() / len;
-    let w = weights(d, m);
     let mut total = 0.0;
     for row in 0..n {
         for k in 0..m {
@@ -61,15 +77,15 @@ pub fn loss(logits: &[f64], samples: &[f64], d: &[f64], len: usize, m: usize) ->
     total / n as f64
 }
 
-/// ∂L/∂l with the weights held constant: (σ(l[n, j]) − Σ_m w̃[n, m]·b[n, m, j]) / N.
-pub fn loss_grad(logits: &[f64], samples: &[f64], d: &[f64], len: usize, m: usize) -> Vec<f64> {
+/// ∂L/∂l with the weights held constant: (σ(l[n, j])·Σ_m w[n, m] − Σ_m w[n, m]·b[n, m, j]) / N.
+pub fn loss_grad(logits: &[f64], samples: &[f64], w: &[f64], len: usize, m: usize) -> Vec<f64> {
     let n = logits.len() / len;
-    let w = weights(d, m);
     (0..n * len)
         .map(|i| {
             let (row, j) = (i / len, i % len);
+            let total: f64 = w[row * m..(row + 1) * m].iter().sum();
             let s: f64 = (0..m).map(|k| w[row * m + k] * 0.5 * (samples[(row * m + k) * len + j] + 1.0)).sum();
-            (sigmoid(logits[i]) - s) / n as f64
+            (sigmoid(logits[i]) * total - s) / n as f64
         })
         .collect()
 }

@@ -28,7 +28,36 @@ pub enum GanLoss {
     /// Boundary-seeking GAN for discrete data: G outputs Bernoulli logits, `samples` binary
     /// images are drawn per noise vector, D is the usual BCE classifier, and G minimises the
     /// importance-weighted negative log-likelihood of its own samples (src/gan/discrete.rs).
-    BganDiscrete { samples: usize },
+    BganDiscrete { samples: usize, estimator: Estimator },
+}
+
+/// How `bgan-discrete` turns D's logits on the M samples of each noise vector into constant
+/// weights on their log-likelihoods (wgsl/discrete.wgsl).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Estimator {
+    /// BGAN's: normalised importance weights, a softmax of D's logits over the M samples.
+    #[default]
+    Importance,
+    /// REINFORCE, which the BGAN paper compares against: D's logit as the reward, less the
+    /// mean reward of the same noise vector's samples as a baseline, over M.
+    Reinforce,
+}
+
+impl Estimator {
+    pub fn name(self) -> &'static str {
+        match self {
+            Estimator::Importance => "importance",
+            Estimator::Reinforce => "reinforce",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Estimator> {
+        match s {
+            "importance" => Ok(Estimator::Importance),
+            "reinforce" => Ok(Estimator::Reinforce),
+            _ => Err(Error::Param(format!("unknown estimator '{s}' (expected importance or reinforce)"))),
+        }
+    }
 }
 
 /// How one training iteration updates the two models.
@@ -108,7 +137,7 @@ impl GanLoss {
     /// Binary samples per noise vector for a loss of discrete data, else `None`.
     pub fn discrete_samples(self) -> Option<usize> {
         match self {
-            GanLoss::BganDiscrete { samples } => Some(samples),
+            GanLoss::BganDiscrete { samples, .. } => Some(samples),
             _ => None,
         }
     }
@@ -130,7 +159,9 @@ impl GanLoss {
             "bgan" => Ok(GanLoss::Bgan),
             "gan" | "standard" => Ok(GanLoss::Standard),
             "mmgan" | "minimax" => Ok(GanLoss::Minimax),
-            "bgan-discrete" => Ok(GanLoss::BganDiscrete { samples: DEFAULT_BGAN_SAMPLES }),
+            "bgan-discrete" => {
+                Ok(GanLoss::BganDiscrete { samples: DEFAULT_BGAN_SAMPLES, estimator: Estimator::Importance })
+            }
             _ => Err(Error::Param(format!("unknown loss '{s}' (expected lsgan, bgan, gan, mmgan or bgan-discrete)"))),
         }
     }
@@ -257,7 +288,7 @@ impl Config {
                 return bad(&format!("the EMA decay must lie strictly between 0 and 1 (e.g. 0.999), not {decay}"));
             }
         }
-        if let GanLoss::BganDiscrete { samples } = self.loss {
+        if let GanLoss::BganDiscrete { samples, .. } = self.loss {
             if !(1..=MAX_BGAN_SAMPLES).contains(&samples) {
                 return Err(Error::Param(format!(
                     "bgan-discrete draws 1 to {MAX_BGAN_SAMPLES} samples per noise vector, not {samples}"
@@ -298,10 +329,15 @@ impl Config {
             self.log_every,
             self.binarize.name(),
             self.loss.discrete_samples().unwrap_or(DEFAULT_BGAN_SAMPLES),
-            // Only SGD runs name an optimiser, so Adam configs read as they always have.
+            // Only SGD runs name an optimiser, so Adam configs read as they always have (and so on
+            // for the other non-defaults).
             self.sgd_momentum.map(|m| format!(" optimizer=sgd momentum={m}")).unwrap_or_default()
                 + if self.schedule == Schedule::Merged { " schedule=merged" } else { "" }
                 + &self.ema.map(|d| format!(" ema={d}")).unwrap_or_default()
+                + match self.loss {
+                    GanLoss::BganDiscrete { estimator: Estimator::Reinforce, .. } => " estimator=reinforce",
+                    _ => "",
+                }
         )
     }
 
@@ -309,7 +345,7 @@ impl Config {
         let mut c = Config::default();
         let (mut a, mut b, mut cc) = (0.0, 1.0, 1.0);
         let mut loss = "lsgan".to_string();
-        let (mut binarize, mut samples) = (None, DEFAULT_BGAN_SAMPLES);
+        let (mut binarize, mut samples, mut estimator) = (None, DEFAULT_BGAN_SAMPLES, Estimator::Importance);
         let (mut sgd, mut momentum) = (false, 0.0f32);
         for pair in text.split_whitespace() {
             let (k, v) =
@@ -352,12 +388,16 @@ impl Config {
                 "schedule" => c.schedule = Schedule::parse(v)?,
                 "ema" => c.ema = Some(num(v)? as f32),
                 "bgan_samples" => samples = count(v)?,
+                "estimator" => estimator = Estimator::parse(v)?,
                 _ => return Err(Error::Format(format!("unknown config key '{k}'"))),
             }
         }
         c.loss = match GanLoss::parse(&loss)? {
             GanLoss::Lsgan { .. } => GanLoss::Lsgan { a, b, c: cc },
-            GanLoss::BganDiscrete { .. } => GanLoss::BganDiscrete { samples },
+            GanLoss::BganDiscrete { .. } => GanLoss::BganDiscrete { samples, estimator },
+            _ if estimator != Estimator::Importance => {
+                return Err(Error::Format(format!("config estimator={}: only bgan-discrete has one", estimator.name())))
+            }
             other => other,
         };
         c.binarize = binarize.unwrap_or(c.loss.default_binarize());

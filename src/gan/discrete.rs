@@ -5,6 +5,7 @@
 
 use crate::cpu::random::split_seed;
 use crate::error::{Error, Result};
+use crate::gan::config::Estimator;
 use crate::gpu::kernels::{grid_1d, Kernel, WG};
 use crate::gpu::random::check_slot;
 use crate::gpu::step::Step;
@@ -23,6 +24,8 @@ pub struct DiscreteParams {
     pub seed_hi: u32,
     pub slot: u32,
     pub out_index: u32,
+    pub estimator: u32,
+    pub pad: [u32; 3],
 }
 
 /// Rows and pixels of a logit tensor (N, ...).
@@ -52,17 +55,40 @@ pub fn record_samples(
     shape[0] = n * m;
     expect_shape("Bernoulli samples", samples, &shape)?;
     check_slot(clock, slot)?;
-    let p = params(logits, m, seed, stream, slot, 0)?;
+    let p = params(logits, m, seed, stream, slot, 0, Estimator::Importance)?;
     s.dispatch(Kernel::DiscreteSample, &p, &[&samples.buf, &logits.buf, clock], grid_1d(samples.len() as u64, WG))
 }
 
-fn params(logits: &Tensor, m: usize, seed: u64, stream: u32, slot: u32, out_index: u32) -> Result<DiscreteParams> {
+fn params(
+    logits: &Tensor,
+    m: usize,
+    seed: u64,
+    stream: u32,
+    slot: u32,
+    out_index: u32,
+    estimator: Estimator,
+) -> Result<DiscreteParams> {
     let (n, len) = rows_and_len(logits)?;
     if m == 0 {
         return Err(Error::Param("samples per noise row (--bgan-samples) must be at least 1".into()));
     }
     let [seed_lo, seed_hi] = split_seed(seed);
-    Ok(DiscreteParams { n: n as u32, len: len as u32, m: m as u32, stream, seed_lo, seed_hi, slot, out_index })
+    let estimator = match estimator {
+        Estimator::Importance => 0,
+        Estimator::Reinforce => 1,
+    };
+    Ok(DiscreteParams {
+        n: n as u32,
+        len: len as u32,
+        m: m as u32,
+        stream,
+        seed_lo,
+        seed_hi,
+        slot,
+        out_index,
+        estimator,
+        pad: [0; 3],
+    })
 }
 
 /// The generator's side of the discrete BGAN for one batch shape: workspaces for the weights
@@ -71,16 +97,18 @@ pub struct GeneratorLoss {
     pub weights: Tensor,
     terms: Tensor,
     m: usize,
+    estimator: Estimator,
 }
 
 impl GeneratorLoss {
     /// For `n` noise rows of `len` pixels and `m` samples each.
-    pub fn new(gpu: &Gpu, n: usize, len: usize, m: usize) -> Result<GeneratorLoss> {
-        Ok(GeneratorLoss { weights: Tensor::zeros(gpu, &[n, m])?, terms: Tensor::zeros(gpu, &[n, len])?, m })
+    pub fn new(gpu: &Gpu, n: usize, len: usize, m: usize, estimator: Estimator) -> Result<GeneratorLoss> {
+        let (weights, terms) = (Tensor::zeros(gpu, &[n, m])?, Tensor::zeros(gpu, &[n, len])?);
+        Ok(GeneratorLoss { weights, terms, m, estimator })
     }
 
-    /// Records the importance weights w̃ (a softmax of `d_logits` (N·M, 1) over each row's M
-    /// samples), dl = ∂L/∂logits (overwritten), and L into `losses[out_index]`.
+    /// Records the weights (the estimator's, from `d_logits` (N·M, 1)), dl = ∂L/∂logits
+    /// (overwritten), and L into `losses[out_index]`.
     #[allow(clippy::too_many_arguments)]
     pub fn record(
         &self,
@@ -103,7 +131,7 @@ impl GeneratorLoss {
                 self.m
             )));
         }
-        let p = params(logits, self.m, 0, 0, 0, out_index)?;
+        let p = params(logits, self.m, 0, 0, 0, out_index, self.estimator)?;
         s.dispatch(Kernel::DiscreteWeights, &p, &[&self.weights.buf, &d_logits.buf], grid_1d(n as u64, WG))?;
         s.dispatch(
             Kernel::DiscreteBwd,

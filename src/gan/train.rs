@@ -7,7 +7,7 @@
 //! So a run is reproducible, and a checkpoint (weights, Adam moments, clocks) resumes it exactly.
 
 use crate::error::{Error, Result};
-use crate::gan::config::{Config, Schedule};
+use crate::gan::config::{Config, Estimator, GanLoss, Schedule};
 use crate::gan::discrete::{record_samples, GeneratorLoss};
 use crate::gan::loss;
 use crate::gan::sample::{images, sample, View};
@@ -197,7 +197,11 @@ impl Trainer {
             Some(m) => {
                 let samples = Tensor::zeros(gpu, &[&[n * m][..], &g_out[1..]].concat())?;
                 let acts = d.activations(gpu, n * m, Shared { input: Some(&samples), ..Default::default() })?;
-                let loss = GeneratorLoss::new(gpu, n, x_fake.len() / n, m)?;
+                let estimator = match config.loss {
+                    GanLoss::BganDiscrete { estimator, .. } => estimator,
+                    _ => Estimator::Importance,
+                };
+                let loss = GeneratorLoss::new(gpu, n, x_fake.len() / n, m, estimator)?;
                 Some(Discrete { m, samples, acts, loss })
             }
         };

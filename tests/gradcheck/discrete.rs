@@ -1,5 +1,5 @@
 use crate::fd::*;
-use nanogan::cpu::discrete::{loss, loss_grad, weights};
+use nanogan::cpu::discrete::{loss, loss_grad, reinforce_weights, weights};
 
 /// A small fixed case: N = 3 noise rows, P = 5 pixels, M = 4 samples each.
 fn case() -> (Vec<f64>, Vec<f64>, Vec<f64>) {
@@ -13,9 +13,33 @@ fn case() -> (Vec<f64>, Vec<f64>, Vec<f64>) {
 #[test]
 fn discrete_bgan_gradient_in_the_logits() {
     let (logits, samples, d) = case();
-    let analytic = loss_grad(&logits, &samples, &d, 5, 4);
-    let numeric = numeric_grad(&logits, |l| loss(l, &samples, &d, 5, 4));
+    let w = weights(&d, 4);
+    let analytic = loss_grad(&logits, &samples, &w, 5, 4);
+    let numeric = numeric_grad(&logits, |l| loss(l, &samples, &w, 5, 4));
     assert_grad("discrete BGAN dL/dlogits", &analytic, &numeric);
+}
+
+#[test]
+fn reinforce_gradient_in_the_logits() {
+    let (logits, samples, d) = case();
+    let w = reinforce_weights(&d, 4);
+    let analytic = loss_grad(&logits, &samples, &w, 5, 4);
+    let numeric = numeric_grad(&logits, |l| loss(l, &samples, &w, 5, 4));
+    assert_grad("REINFORCE dL/dlogits", &analytic, &numeric);
+}
+
+#[test]
+fn reinforce_weights_are_centred_rewards() {
+    let (_, _, d) = case();
+    let w = reinforce_weights(&d, 4);
+    for (row, (ws, ds)) in w.chunks(4).zip(d.chunks(4)).enumerate() {
+        let total: f64 = ws.iter().sum();
+        assert!(total.abs() < 1e-12, "row {row}: REINFORCE weights sum to {total}, not 0");
+        // A higher reward (D's logit) weighs more, by exactly the difference over M.
+        for i in 0..4 {
+            assert!(((ws[i] - ws[0]) - (ds[i] - ds[0]) / 4.0).abs() < 1e-12, "row {row}");
+        }
+    }
 }
 
 #[test]

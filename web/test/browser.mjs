@@ -136,6 +136,8 @@ async function withWebGpu(base) {
     await page.selectOption("select[name=loss]", "bgan-discrete");
     await page.fill("input[name=batch]", "8");
     await page.fill("input[name=bgan_samples]", "4");
+    // REINFORCE here: the native tests train both estimators, this checks the control's wiring.
+    await page.selectOption("select[name=estimator]", "reinforce");
     await page.click("#reset");
     await page.waitForFunction(() => window.nanogan.trainSteps === 0 && !document.getElementById("start").disabled,
       null, { timeout: 60_000 });
