@@ -7,9 +7,8 @@
 use crate::error::{Error, Result};
 use crate::gpu::arena::{Kind, CLOCK_SLOTS};
 use crate::gpu::Gpu;
+use crate::io::safetensors;
 use crate::nn::model::Sequential;
-use safetensors::{Dtype, SafeTensors, View};
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 #[derive(Clone, Debug)]
@@ -22,27 +21,6 @@ pub struct Stored {
 pub struct Checkpoint {
     pub tensors: BTreeMap<String, Stored>,
     pub metadata: BTreeMap<String, String>,
-}
-
-struct Bytes {
-    dtype: Dtype,
-    shape: Vec<usize>,
-    data: Vec<u8>,
-}
-
-impl View for &Bytes {
-    fn dtype(&self) -> Dtype {
-        self.dtype
-    }
-    fn shape(&self) -> &[usize] {
-        &self.shape
-    }
-    fn data(&self) -> Cow<'_, [u8]> {
-        Cow::Borrowed(&self.data)
-    }
-    fn data_len(&self) -> usize {
-        self.data.len()
-    }
 }
 
 fn optim_name(name: &str, moment: &str) -> String {
@@ -146,56 +124,47 @@ impl Checkpoint {
     /// Serialises to safetensors; with `f16`, weights are half precision and optimiser state is
     /// left out.
     pub fn to_bytes(&self, f16: bool) -> Result<Vec<u8>> {
-        let mut views = Vec::new();
+        let mut stored = Vec::new();
         for (name, t) in &self.tensors {
-            let optimizer_state = name.starts_with("optim.");
-            if f16 && optimizer_state {
+            if f16 && name.starts_with("optim.") {
                 continue;
             }
             let (dtype, data) = if f16 {
                 let halves: Vec<half::f16> = t.data.iter().map(|&v| half::f16::from_f32(v)).collect();
-                (Dtype::F16, bytemuck::cast_slice(&halves).to_vec())
+                ("F16", bytemuck::cast_slice(&halves).to_vec())
             } else {
-                (Dtype::F32, bytemuck::cast_slice(&t.data).to_vec())
+                ("F32", bytemuck::cast_slice(&t.data).to_vec())
             };
-            views.push((name.clone(), Bytes { dtype, shape: t.shape.clone(), data }));
+            stored.push((name.as_str(), dtype, t.shape.as_slice(), data));
         }
         let mut meta = self.metadata.clone();
         if f16 {
             meta.retain(|k, _| !k.ends_with(".clock"));
         }
-        // No metadata map at all when it is empty: safetensors 0.8 writes an unreadable header
-        // for an empty map beside no tensors.
-        let info: Option<hashbrown::HashMap<String, String>> = (!meta.is_empty()).then(|| meta.into_iter().collect());
-        safetensors::serialize(views.iter().map(|(n, b)| (n.as_str(), b)), info)
-            .map_err(|e| Error::Format(format!("writing safetensors: {e}")))
+        let views: Vec<_> = stored.iter().map(|(n, d, s, b)| (*n, *d, *s, b.as_slice())).collect();
+        Ok(safetensors::write(&views, &meta))
     }
 
     /// Parses safetensors bytes holding f32 or f16 tensors.
     pub fn from_bytes(bytes: &[u8], what: &str) -> Result<Checkpoint> {
-        let st = SafeTensors::deserialize(bytes)
-            .map_err(|e| Error::Format(format!("{what}: not a safetensors file: {e}")))?;
-        let mut out = Checkpoint::default();
-        for (name, view) in st.tensors() {
-            let data: Vec<f32> = match view.dtype() {
-                Dtype::F32 => bytemuck::pod_collect_to_vec(view.data()),
-                Dtype::F16 => {
-                    let halves: Vec<half::f16> = bytemuck::pod_collect_to_vec(view.data());
+        let (entries, metadata) =
+            safetensors::read(bytes).map_err(|e| Error::Format(format!("{what}: not a safetensors file: {e}")))?;
+        let mut out = Checkpoint { metadata, ..Checkpoint::default() };
+        for e in entries {
+            let data: Vec<f32> = match e.dtype.as_str() {
+                "F32" => bytemuck::pod_collect_to_vec(e.data),
+                "F16" => {
+                    let halves: Vec<half::f16> = bytemuck::pod_collect_to_vec(e.data);
                     halves.iter().map(|h| h.to_f32()).collect()
                 }
                 other => {
                     return Err(Error::Format(format!(
-                        "{what}: tensor '{name}' is {other:?}; only F32 and F16 are read"
+                        "{what}: tensor '{}' is {other}; only F32 and F16 are read",
+                        e.name
                     )))
                 }
             };
-            out.tensors.insert(name, Stored { shape: view.shape().to_vec(), data });
-        }
-        let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| Error::Format(format!("{what}: {e}")))?;
-        if let Some(meta) = header.metadata() {
-            for (k, v) in meta.iter() {
-                out.metadata.insert(k.clone(), v.clone());
-            }
+            out.tensors.insert(e.name, Stored { shape: e.shape, data });
         }
         Ok(out)
     }

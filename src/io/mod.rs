@@ -5,3 +5,4 @@ pub mod checkpoint;
 pub mod csv_log;
 pub mod data;
 pub mod image;
+pub mod safetensors;
