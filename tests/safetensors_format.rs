@@ -2,11 +2,12 @@
 //! which PyTorch's loader is built on, is the reference here. Files go both ways, and thousands
 //! of mangled files must be refused or accepted alike (with the same contents when accepted).
 
+use hashbrown::HashMap;
 use nanogan::io::safetensors::{read, write};
 use nanogan::Checkpoint;
 use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Metadata with every character class the JSON writer must escape.
