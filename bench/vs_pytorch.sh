@@ -9,6 +9,8 @@
 #     bash bench/vs_pytorch.sh [ROUNDS] [CASE ...]     # CASE: "mlp lsgan b64" (default: mlp and dcgan lsgan b64)
 #
 # Installs what it needs: a venv in venv/ with torch 2.15.0 (about 4 GB with its CUDA libraries).
+# On a machine with PyTorch but no Rust (bench/device.sh): NANOGAN_BENCH=path/to/bench names a
+# prebuilt `bench` and PYTHON=python3 a Python that has torch; then nothing is built or installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-5}
@@ -16,16 +18,21 @@ shift || true
 cases=("$@")
 [ ${#cases[@]} -gt 0 ] || cases=("mlp lsgan b64" "dcgan lsgan b64")
 
-if [ ! -x venv/bin/python ] || ! venv/bin/python -c "import torch" 2>/dev/null; then
+python=${PYTHON:-venv/bin/python}
+if ! "$python" -c "import torch" 2>/dev/null; then
+    [ -n "${PYTHON:-}" ] && { echo "$PYTHON cannot import torch" >&2; exit 1; }
     echo "installing PyTorch into venv/ (torch==2.15.0, numpy, safetensors; about 4 GB) ..."
     python3 -m venv venv
     venv/bin/pip install -q torch==2.15.0 numpy safetensors
 fi
-cargo build --release --example bench -q
-bench=target/release/examples/bench
+bench=${NANOGAN_BENCH:-}
+if [ -z "$bench" ]; then
+    cargo build --release --example bench -q
+    bench=target/release/examples/bench
+fi
 
 devices=(cpu)
-if command -v nvidia-smi >/dev/null && venv/bin/python -c "import torch,sys; sys.exit(0 if torch.cuda.is_available() else 1)"; then
+if command -v nvidia-smi >/dev/null && "$python" -c "import torch,sys; sys.exit(0 if torch.cuda.is_available() else 1)"; then
     devices+=(cuda cuda-graph)
 fi
 
@@ -44,7 +51,7 @@ for c in "${cases[@]}"; do
             flags=(--device "${dev%-graph}")
             [ "$dev" = cuda-graph ] && flags+=(--graph --iters 200)
             [ "$dev" = cuda ] && flags+=(--iters 100)
-            p=$(venv/bin/python bench/pytorch_bench.py --model "$model" --loss "$loss" --batch "$batch" "${flags[@]}" |
+            p=$("$python" bench/pytorch_bench.py --model "$model" --loss "$loss" --batch "$batch" "${flags[@]}" |
                 awk '{for (i = 1; i <= NF; i++) if ($i == "ms/iteration") {print $(i-1); exit}}')
             echo "$p" >>"$tmp/$dev-$model-$loss-$batch"
             echo "$p $a" | awk '{print $1 / $2}' >>"$tmp/ratio-$dev-$model-$loss-$batch"
