@@ -148,6 +148,68 @@ fn nanogan_reads_what_the_crate_writes() {
     }
 }
 
+/// A file from a header text and `data_len` bytes of data, the header padded as writers do.
+fn file_with_header(header: &str, data_len: usize) -> Vec<u8> {
+    let mut h = header.as_bytes().to_vec();
+    while !h.len().is_multiple_of(8) {
+        h.push(b' ');
+    }
+    let mut out = (h.len() as u64).to_le_bytes().to_vec();
+    out.extend(h);
+    out.extend(vec![7u8; data_len]);
+    out
+}
+
+#[test]
+fn hand_written_headers_agree() {
+    let t = r#""t":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}"#;
+    let accepted = [
+        format!("{{{t}}}"),
+        format!("{{\"__metadata__\":null,{t}}}"),
+        format!("{{ \n\t{t} , \"__metadata__\" : {{ \"k\" : \"\\u00e9\\ud83d\\ude42\\/\" }} }}"),
+        // Fields a writer adds are skipped, whatever JSON they hold.
+        r#"{"t":{"extra":[1.5e3,-2,true,null,{"x":[[]]}],"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#.into(),
+        r#"{"t":{"dtype":"F32","shape":[0,3],"data_offsets":[0,0]},"u":{"dtype":"U8","shape":[8],"data_offsets":[0,8]}}"#
+            .into(),
+    ];
+    for header in &accepted {
+        assert!(agree(&file_with_header(header, 8), header), "refused: {header}");
+    }
+    let refused = [
+        r#"{"t":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}"#.to_string(),
+        r#"{"t":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}} x"#.into(),
+        r#"{"t":{"dtype":"F33","shape":[2],"data_offsets":[0,8]}}"#.into(),
+        r#"{"t":{"dtype":"F32","shape":[2.0],"data_offsets":[0,8]}}"#.into(),
+        r#"{"t":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}}"#.into(),
+        r#"{"t":{"dtype":"F32","shape":[02],"data_offsets":[0,8]}}"#.into(),
+        r#"{"t":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#.into(),
+        r#"{"t":{"dtype":"F32","shape":[2],"data_offsets":[0,8,9]}}"#.into(),
+        r#"{"t":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}}"#.into(),
+        r#"{"t":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,8]}}"#.into(),
+        r#"{"t":{"dtype":"F32","shape":[2],"data_offsets":[0,18446744073709551616]}}"#.into(),
+        r#"{"__metadata__":{"k":1},"t":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#.into(),
+        r#"{"__metadata__":{"k":"\ud83d"},"t":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#.into(),
+        "{\"t\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"n\":\"a\u{1}b\"}".into(),
+        "[]".into(),
+        String::new(),
+    ];
+    for header in &refused {
+        assert!(!agree(&file_with_header(header, 8), header), "accepted: {header}");
+    }
+    // Bytes beyond the last tensor, and too few.
+    for data_len in [7, 9] {
+        assert!(!agree(&file_with_header(&format!("{{{t}}}"), data_len), "data length"));
+    }
+    // Deep nesting is refused before it can exhaust the stack.
+    let deep = format!("{{\"t\":{}", "[".repeat(200_000));
+    assert!(!agree(&file_with_header(&deep, 8), "deep nesting"));
+    // A repeated key: the crate keeps the last, nanogan refuses and says which.
+    let twice = file_with_header(&format!("{{{t},{t}}}"), 8);
+    assert!(SafeTensors::deserialize(&twice).is_ok());
+    let e = read(&twice).err().unwrap_or_default();
+    assert!(e.contains("'t' appears twice"), "{e}");
+}
+
 /// xorshift64*: a fixed, dependency-free stream of mutations.
 struct Rng(u64);
 impl Rng {
