@@ -15,6 +15,9 @@ struct BatchNormParams {
     eps: f32, momentum: f32,
     train: u32,           // fwd: 1 normalises with the batch statistics, 0 with the running ones
     frozen: u32,          // bwd_w: 1 computes the sums for bwd_x but leaves dγ, dβ alone
+    act: u32,             // fwd: 0, or the next layer's activation fused in (activate's kind + 1)
+    act_slope: f32,
+    _pad0: u32, _pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: BatchNormParams;
@@ -176,8 +179,25 @@ fn batch_norm_fwd_serial(@builtin(global_invocation_id) gid: vec3<u32>, @builtin
     let beta = prm[p.beta_off + ch];
     for (var j = 0u; j < p.count; j++) {
         let i = at(ch, j);
-        y_out[i] = gamma * (x[i] - mean) * rstd + beta;
+        y_out[i] = bn_out(gamma * (x[i] - mean) * rstd + beta);
     }
+}
+
+// The forward's output: the activation that follows the layer in place applied here instead, a
+// dispatch fewer (its backward takes f' from y; batch norm's own backward reads x, not y).
+fn bn_out(v: f32) -> f32 {
+    if (p.act == 0u) {
+        return v;
+    }
+    return activate(p.act - 1u, p.act_slope, v);
+}
+
+fn bn_out4(v: vec4<f32>) -> vec4<f32> {
+    if (p.act == 0u) {
+        return v;
+    }
+    let kind = p.act - 1u;
+    return vec4<f32>(activate(kind, p.act_slope, v.x), activate(kind, p.act_slope, v.y), activate(kind, p.act_slope, v.z), activate(kind, p.act_slope, v.w));
 }
 
 // Elementwise kernels: invocation f handles the 4 elements
@@ -210,7 +230,7 @@ fn batch_norm_fwd(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
         }
         let ch = (i / p.inner) % p.c;
         let norm = mean_rstd(ch);
-        y[i] = weights[p.gamma_off + ch] * (x[i] - norm.x) * norm.y + weights[p.beta_off + ch];
+        y[i] = bn_out(weights[p.gamma_off + ch] * (x[i] - norm.x) * norm.y + weights[p.beta_off + ch]);
     }
 }
 
@@ -224,7 +244,7 @@ fn batch_norm_fwd4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
     }
     let ch = (4u * f / p.inner) % p.c;
     let norm = mean_rstd(ch);
-    y4[f] = weights[p.gamma_off + ch] * (x4[f] - norm.x) * norm.y + weights[p.beta_off + ch];
+    y4[f] = bn_out4(weights[p.gamma_off + ch] * (x4[f] - norm.x) * norm.y + weights[p.beta_off + ch]);
 }
 
 // stats[2, c] = Σ dy,  stats[3, c] = Σ dy·x̂ = rstd·Σ dy·(x − mean);

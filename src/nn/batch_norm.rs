@@ -10,6 +10,7 @@ use crate::gpu::kernels::{grid_1d, serial_reduce, Kernel, MAX_GROUPS, WG};
 use crate::gpu::step::Step;
 use crate::gpu::tensor::{expect_shape, numel_bytes, Tensor};
 use crate::gpu::Gpu;
+use crate::nn::activation::Act;
 use crate::nn::init::{self, Init};
 
 /// Mirrors `BatchNormParams` in wgsl/batch_norm.wgsl.
@@ -28,6 +29,10 @@ pub struct BatchNormParams {
     pub momentum: f32,
     pub train: u32,
     pub frozen: u32,
+    /// 0, or the fused activation's `Act::kind` + 1 (forward only)
+    pub act: u32,
+    pub act_slope: f32,
+    pub _pad: [u32; 2],
 }
 
 #[derive(Clone, Debug)]
@@ -111,6 +116,9 @@ impl BatchNorm {
             momentum: self.momentum,
             train: train as u32,
             frozen: frozen as u32,
+            act: 0,
+            act_slope: 0.0,
+            _pad: [0; 2],
         }
     }
 
@@ -123,9 +131,28 @@ impl BatchNorm {
     /// train: batch statistics, saved for backward, and the running statistics updated with
     /// momentum (unbiased variance); otherwise the running statistics.
     pub fn forward(&self, s: &mut Step, p: &Arena, y: &Tensor, x: &Tensor, train: bool) -> Result<()> {
+        self.forward_with_act(s, p, y, x, train, None)
+    }
+
+    /// y = act(γ·x̂ + β): the activation that follows in place, applied as y is written, so it
+    /// costs no dispatch of its own. Backward is unchanged (it reads x); the activation's
+    /// backward takes f' from y.
+    pub fn forward_with_act(
+        &self,
+        s: &mut Step,
+        p: &Arena,
+        y: &Tensor,
+        x: &Tensor,
+        train: bool,
+        act: Option<Act>,
+    ) -> Result<()> {
         let shape = self.out_shape(&x.shape)?;
         expect_shape("BatchNorm output", y, &shape)?;
-        let bp = self.params(&shape, train, false);
+        let mut bp = self.params(&shape, train, false);
+        if let Some(a) = act {
+            bp.act = a.kind() + 1;
+            bp.act_slope = a.slope();
+        }
         if train {
             if bp.count < 2 {
                 return Err(Error::Shape(format!(

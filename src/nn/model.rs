@@ -264,11 +264,14 @@ impl Sequential {
         act.can_run_in_place() && before_ok && i + 1 < self.layers.len()
     }
 
-    /// The activation that layer `i`, a Linear or Conv2d, applies in its GEMM's epilogue: the
-    /// next layer's, when that one runs in place (so nothing needs the pre-activation).
+    /// The activation that layer `i` applies as it writes its output: a Linear or Conv2d in its
+    /// GEMM's epilogue, a BatchNorm in its normalisation. It is the next layer's, when that one
+    /// runs in place (so nothing needs the pre-activation).
     fn fused_act(&self, i: usize) -> Option<Act> {
         match (self.layers.get(i), self.layers.get(i + 1)) {
-            (Some(Layer::Linear(_) | Layer::Conv2d(_)), Some(Layer::Activation(a))) if self.act_in_place(i + 1) => {
+            (Some(Layer::Linear(_) | Layer::Conv2d(_) | Layer::BatchNorm(_)), Some(Layer::Activation(a)))
+                if self.act_in_place(i + 1) =>
+            {
                 Some(a.act)
             }
             _ => None,
@@ -310,8 +313,8 @@ impl Sequential {
                 Layer::Linear(l) => l.forward_with_act(s, p, y, x, self.fused_act(i))?,
                 Layer::Conv2d(l) => l.forward_with_act(s, p, y, x, self.fused_act(i))?,
                 Layer::ConvTranspose2d(l) => l.forward(s, p, y, x)?,
-                Layer::BatchNorm(l) => l.forward(s, p, y, x, train)?,
-                // Applied by the layer before, in its product's epilogue.
+                Layer::BatchNorm(l) => l.forward_with_act(s, p, y, x, train, self.fused_act(i))?,
+                // Applied by the layer before, as it wrote its output.
                 Layer::Activation(_) if i > 0 && self.fused_act(i - 1).is_some() => {}
                 Layer::Activation(l) if self.act_in_place(i) => l.forward_in_place(s, y)?,
                 Layer::Activation(l) => l.forward(s, y, x)?,

@@ -130,6 +130,45 @@ fn batch_norm_constant_channel_stays_finite() {
     check(&shape, &x, false);
 }
 
+/// The activation fused into the forward's output (as `Sequential` does when one follows in
+/// place) equals batch norm then the activation, in training and in evaluation, through every
+/// forward kernel: the one-dispatch serial form, the strided one and the vec4 one.
+#[test]
+fn batch_norm_with_fused_activation() {
+    use nanogan::cpu::activation as act_twin;
+    use nanogan::nn::activation::Act;
+    for gpu in gpus() {
+        for shape in [&[64, 256][..], &[3, 3, 5, 7], &[8, 16, 14, 14]] {
+            let (n, c, inner) = dims(shape);
+            let x = rounded(&input(shape.iter().product()));
+            let xt = Tensor::from_slice(gpu, shape, &to_f32(&x)).unwrap();
+            for act in [Act::Relu, Act::LeakyRelu(0.2), Act::Tanh, Act::Sigmoid] {
+                let mut b = ArenaBuilder::new();
+                let bn =
+                    BatchNorm::new(&mut b, gpu, "bn", c, EPS, MOMENTUM, Init::Dcgan, &mut InitRng::new(3)).unwrap();
+                let arena = b.build(gpu).unwrap();
+                let gamma = to_f64(&read(gpu, &arena, "bn.weight"));
+                let beta = to_f64(&read(gpu, &arena, "bn.bias"));
+                let yt = Tensor::zeros(gpu, shape).unwrap();
+                let mut s = Step::new(gpu);
+                bn.forward_with_act(&mut s, &arena, &yt, &xt, true, Some(act)).unwrap();
+                s.submit().unwrap();
+                let what = format!("batch_norm {shape:?} + {act:?} on {}", gpu.describe());
+                let y = act_twin::forward(act, &twin::forward_train(&x, &gamma, &beta, EPS as f64, n, c, inner));
+                assert_close(&format!("{what} train"), &yt.read_blocking(gpu).unwrap(), &y, 1e-5, 1e-5);
+
+                let (rm, rv) =
+                    (to_f64(&read(gpu, &arena, "bn.running_mean")), to_f64(&read(gpu, &arena, "bn.running_var")));
+                let mut s = Step::new(gpu);
+                bn.forward_with_act(&mut s, &arena, &yt, &xt, false, Some(act)).unwrap();
+                s.submit().unwrap();
+                let y = act_twin::forward(act, &twin::normalize(&x, &gamma, &beta, &rm, &rv, EPS as f64, n, c, inner));
+                assert_close(&format!("{what} eval"), &yt.read_blocking(gpu).unwrap(), &y, 2e-6, 1e-5);
+            }
+        }
+    }
+}
+
 #[test]
 fn batch_norm_is_deterministic() {
     let Some(gpu) = gpu() else { return };
