@@ -30,7 +30,7 @@ fn rust_uniform_size(name: &str) -> Option<usize> {
 }
 
 fn parse(family: Family) -> (naga::Module, naga::valid::ModuleInfo) {
-    let src = family.source();
+    let src = &family.source();
     let module = naga::front::wgsl::parse_str(src)
         .unwrap_or_else(|e| panic!("{}.wgsl does not parse:\n{}", family.name(), e.emit_to_string(src)));
     let info = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::empty())

@@ -7,6 +7,7 @@ use crate::gan::presets::{Head, Preset};
 use crate::gpu::Gpu;
 use crate::io::checkpoint::Checkpoint;
 use crate::io::data::Binarize;
+use crate::io::float_text::FloatText;
 use crate::nn::adam::{Adam, Optimizer, Sgd};
 use crate::nn::init::Init;
 use crate::nn::model::Sequential;
@@ -285,7 +286,10 @@ impl Config {
         }
         if let Some(decay) = self.ema {
             if !(decay > 0.0 && decay < 1.0) {
-                return bad(&format!("the EMA decay must lie strictly between 0 and 1 (e.g. 0.999), not {decay}"));
+                return bad(&format!(
+                    "the EMA decay must lie strictly between 0 and 1 (e.g. 0.999), not {}",
+                    FloatText(decay)
+                ));
             }
         }
         if let GanLoss::BganDiscrete { samples, .. } = self.loss {
@@ -314,16 +318,19 @@ impl Config {
             Init::Dcgan => "dcgan",
         };
         format!(
-            "model={} loss={} a={a} b={b} c={c} z={} batch={} lr_d={} lr_g={} beta1={} beta2={} eps={} d_steps={} seed={} init={init} log_every={} binarize={} bgan_samples={}{}",
+            "model={} loss={} a={} b={} c={} z={} batch={} lr_d={} lr_g={} beta1={} beta2={} eps={} d_steps={} seed={} init={init} log_every={} binarize={} bgan_samples={}{}",
             self.model.name(),
             self.loss.name(),
+            FloatText(a),
+            FloatText(b),
+            FloatText(c),
             self.z,
             self.batch,
-            self.lr_d,
-            self.lr_g,
-            self.beta1,
-            self.beta2,
-            self.eps,
+            FloatText(self.lr_d),
+            FloatText(self.lr_g),
+            FloatText(self.beta1),
+            FloatText(self.beta2),
+            FloatText(self.eps),
             self.d_steps,
             self.seed,
             self.log_every,
@@ -331,9 +338,9 @@ impl Config {
             self.loss.discrete_samples().unwrap_or(DEFAULT_BGAN_SAMPLES),
             // Only SGD runs name an optimiser, so Adam configs read as they always have (and so on
             // for the other non-defaults).
-            self.sgd_momentum.map(|m| format!(" optimizer=sgd momentum={m}")).unwrap_or_default()
+            self.sgd_momentum.map(|m| format!(" optimizer=sgd momentum={}", FloatText(m))).unwrap_or_default()
                 + if self.schedule == Schedule::Merged { " schedule=merged" } else { "" }
-                + &self.ema.map(|d| format!(" ema={d}")).unwrap_or_default()
+                + &self.ema.map(|d| format!(" ema={}", FloatText(d))).unwrap_or_default()
                 + match self.loss {
                     GanLoss::BganDiscrete { estimator: Estimator::Reinforce, .. } => " estimator=reinforce",
                     _ => "",

@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::gpu::kernels::Kernel;
 use crate::gpu::step::Step;
 use crate::gpu::tensor::{expect_shape, Tensor};
+use crate::io::float_text::FloatText;
 
 /// One loss term over a network output y of N values.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -52,7 +53,7 @@ pub fn record(
         Term::NegBceLogits(c) => (3, c),
     };
     if !c.is_finite() {
-        return Err(Error::Param(format!("loss target {c} is not finite")));
+        return Err(Error::Param(format!("loss target {} is not finite", FloatText(c))));
     }
     let t = match (term, target) {
         (Term::Mse, Some(t)) => {

@@ -17,6 +17,7 @@ use crate::gpu::tensor::Tensor;
 use crate::gpu::Gpu;
 use crate::io::checkpoint::Checkpoint;
 use crate::io::data::{Dataset, GpuDataset};
+use crate::io::float_text::FloatText;
 use crate::nn::adam::{record_ema, zero_grad};
 use crate::nn::model::{Activations, Sequential, Shared};
 
@@ -406,7 +407,9 @@ impl Trainer {
                 self.pending = 0;
                 return Err(Error::NonFinite(format!(
                     "at step {}: D loss {}, G loss {} (try a lower learning rate; the last checkpoint written is untouched)",
-                    entry.step, entry.d_loss, entry.g_loss
+                    entry.step,
+                    FloatText(entry.d_loss),
+                    FloatText(entry.g_loss)
                 )));
             }
             out.push(entry);

@@ -8,13 +8,13 @@
 
 macro_rules! family_source {
     ($file:literal) => {
-        crate::gpu::wgsl_text::stripped_wgsl!(concat!(
-            include_str!("../../wgsl/common.wgsl"),
-            "\n",
-            include_str!(concat!("../../wgsl/", $file))
-        ))
+        crate::gpu::wgsl_text::stripped_wgsl!(include_str!(concat!("../../wgsl/", $file)))
     };
 }
+
+/// common.wgsl, stripped: stored once and put before each family when its module is built,
+/// rather than embedded in front of all thirteen.
+const COMMON: &str = crate::gpu::wgsl_text::stripped_wgsl!(include_str!("../../wgsl/common.wgsl"));
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Family {
@@ -68,8 +68,13 @@ impl Family {
         }
     }
 
-    /// The composed WGSL module: common helpers + the family's kernels.
-    pub fn source(self) -> &'static str {
+    /// The composed WGSL module: common helpers, a blank line, the family's kernels (so a
+    /// compiler's line numbers are those of the two files one after the other).
+    pub fn source(self) -> String {
+        format!("{COMMON}\n{}", self.own_source())
+    }
+
+    fn own_source(self) -> &'static str {
         match self {
             Family::Matmul => family_source!("matmul.wgsl"),
             Family::Reduce => family_source!("reduce.wgsl"),

@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::gpu::kernels::{grid_1d, Kernel, WG};
 use crate::gpu::step::Step;
 use crate::gpu::tensor::Tensor;
+use crate::io::float_text::FloatText;
 
 /// Mirrors `RandomParams` in wgsl/random.wgsl.
 #[repr(C)]
@@ -67,7 +68,11 @@ pub fn fill_uniform(
     slot: u32,
 ) -> Result<()> {
     if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
-        return Err(Error::Param(format!("uniform fill needs finite lo ≤ hi, got lo {lo}, hi {hi}")));
+        return Err(Error::Param(format!(
+            "uniform fill needs finite lo ≤ hi, got lo {}, hi {}",
+            FloatText(lo),
+            FloatText(hi)
+        )));
     }
     fill(s, Kernel::RandomUniform, t, lo, hi - lo, seed, stream, clock, slot)
 }
@@ -86,7 +91,9 @@ pub fn fill_normal(
 ) -> Result<()> {
     if !(mean.is_finite() && std.is_finite() && std >= 0.0) {
         return Err(Error::Param(format!(
-            "normal fill needs a finite mean and a finite std ≥ 0, got mean {mean}, std {std}"
+            "normal fill needs a finite mean and a finite std ≥ 0, got mean {}, std {}",
+            FloatText(mean),
+            FloatText(std)
         )));
     }
     fill(s, Kernel::RandomNormal, t, mean, std, seed, stream, clock, slot)

@@ -40,6 +40,18 @@ impl<'g> Step<'g> {
         buffers: &[&wgpu::Buffer],
         groups: [u32; 3],
     ) -> Result<()> {
+        self.dispatch_bytes(kernel, bytemuck::bytes_of(params), buffers, groups)
+    }
+
+    // Not generic, so the body is compiled once rather than once per parameter struct (a
+    // dozen copies, 12 KB of the browser's wasm).
+    fn dispatch_bytes(
+        &mut self,
+        kernel: Kernel,
+        params: &[u8],
+        buffers: &[&wgpu::Buffer],
+        groups: [u32; 3],
+    ) -> Result<()> {
         if groups.iter().any(|&g| g > MAX_GROUPS) {
             return Err(Error::Limit(format!(
                 "{} needs {groups:?} workgroups; WebGPU allows at most {MAX_GROUPS} per dimension",
@@ -47,7 +59,7 @@ impl<'g> Step<'g> {
             )));
         }
         let pipeline = self.gpu.pipeline(kernel)?;
-        let mut bytes = bytemuck::bytes_of(params).to_vec();
+        let mut bytes = params.to_vec();
         bytes.resize(bytes.len().div_ceil(16).max(1) * 16, 0);
         let uniform = self.gpu.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some(kernel.entry()),

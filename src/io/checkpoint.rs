@@ -110,12 +110,14 @@ impl Checkpoint {
     pub fn generator_only(&self) -> Checkpoint {
         let ema = self.tensors.keys().any(|k| k.starts_with("generator_ema."));
         let prefix = if ema { "generator_ema." } else { "generator." };
-        let tensors = self
-            .tensors
-            .iter()
-            .filter(|(k, _)| !k.starts_with("optim."))
-            .filter_map(|(k, v)| k.strip_prefix(prefix).map(|rest| (format!("generator.{rest}"), v.clone())))
-            .collect();
+        // Inserted one by one: collecting into a BTreeMap sorts first, and that sort alone was
+        // 4 KB of the browser's wasm.
+        let mut tensors = BTreeMap::new();
+        for (k, v) in &self.tensors {
+            if let Some(rest) = k.strip_prefix(prefix).filter(|_| !k.starts_with("optim.")) {
+                tensors.insert(format!("generator.{rest}"), v.clone());
+            }
+        }
         let mut metadata = self.metadata.clone();
         metadata.insert("generator_weights".into(), if ema { "ema" } else { "trained" }.into());
         Checkpoint { tensors, metadata }

@@ -144,7 +144,8 @@ pub fn read(bytes: &[u8]) -> Result<(Vec<Entry<'_>>, BTreeMap<String, String>), 
             infos.push(tensor_info(name, value)?);
         }
     }
-    infos.sort_by_key(|t| t.3);
+    // Names are unique, so this order is total (and an unstable sort keeps the wasm smaller).
+    infos.sort_unstable_by(|a, b| a.3.cmp(&b.3).then_with(|| a.0.cmp(&b.0)));
     let mut next = 0;
     let mut entries = Vec::with_capacity(infos.len());
     for (name, dtype, shape, (begin, stop)) in infos {

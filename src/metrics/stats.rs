@@ -85,8 +85,19 @@ pub fn symmetric_eigen(a: &[f64], d: usize) -> (Vec<f64>, Vec<f64>) {
             break;
         }
     }
+    // Ascending eigenvalues, ties in index order, by selection: d² comparisons are nothing beside
+    // the rotations above, and the library's sort costs the browser's wasm 5 KB.
     let mut order: Vec<usize> = (0..d).collect();
-    order.sort_by(|&i, &j| m[i * d + i].total_cmp(&m[j * d + j]));
+    for a in 0..d {
+        let mut best = a;
+        for b in a + 1..d {
+            if m[order[b] * d + order[b]].total_cmp(&m[order[best] * d + order[best]]).is_lt() {
+                best = b;
+            }
+        }
+        // Rotating (not swapping) keeps equal eigenvalues in index order.
+        order[a..=best].rotate_right(1);
+    }
     let values = order.iter().map(|&i| m[i * d + i]).collect();
     let mut vectors = vec![0.0; d * d];
     for (col, &i) in order.iter().enumerate() {

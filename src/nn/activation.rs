@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::gpu::kernels::{grid_1d, Kernel, WG};
 use crate::gpu::step::Step;
 use crate::gpu::tensor::{expect_shape, Tensor};
+use crate::io::float_text::FloatText;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Act {
@@ -34,6 +35,18 @@ impl Act {
     }
 }
 
+/// As `{:?}` writes it ("LeakyRelu(0.2)"), through `FloatText`.
+impl std::fmt::Display for Act {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Act::Relu => f.write_str("Relu"),
+            Act::LeakyRelu(s) => write!(f, "LeakyRelu({})", FloatText(*s)),
+            Act::Tanh => f.write_str("Tanh"),
+            Act::Sigmoid => f.write_str("Sigmoid"),
+        }
+    }
+}
+
 /// Mirrors `ActivationParams` in wgsl/activation.wgsl.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
@@ -57,7 +70,7 @@ impl Activation {
     /// Same shape as x.
     pub fn out_shape(&self, x: &[usize]) -> Result<Vec<usize>> {
         if !self.act.slope().is_finite() {
-            return Err(Error::Param(format!("{:?} needs a finite slope", self.act)));
+            return Err(Error::Param(format!("{} needs a finite slope", self.act)));
         }
         Ok(x.to_vec())
     }
@@ -74,7 +87,7 @@ impl Activation {
     /// y = f(x)
     pub fn forward(&self, s: &mut Step, y: &Tensor, x: &Tensor) -> Result<()> {
         let shape = self.out_shape(&x.shape)?;
-        expect_shape(&format!("{:?} output", self.act), y, &shape)?;
+        expect_shape(&format!("{} output", self.act), y, &shape)?;
         s.dispatch(Kernel::ActivationFwd, &self.params(x.len()), &[&y.buf, &x.buf], Self::groups(x.len()))
     }
 
@@ -88,7 +101,7 @@ impl Activation {
     pub fn forward_in_place(&self, s: &mut Step, xy: &Tensor) -> Result<()> {
         self.out_shape(&xy.shape)?;
         if !self.can_run_in_place() {
-            return Err(Error::Param(format!("{:?} cannot run in place: f' needs its input", self.act)));
+            return Err(Error::Param(format!("{} cannot run in place: f' needs its input", self.act)));
         }
         s.dispatch(Kernel::ActivationFwdInPlace, &self.params(xy.len()), &[&xy.buf], Self::groups(xy.len()))
     }
@@ -96,7 +109,7 @@ impl Activation {
     /// Overwrites dx = dy·f'(x) with f' read off the forward's output y alone.
     pub fn backward_from_y(&self, s: &mut Step, dx: &Tensor, dy: &Tensor, y: &Tensor) -> Result<()> {
         let shape = self.out_shape(&y.shape)?;
-        let name = format!("{:?}", self.act);
+        let name = self.act.to_string();
         if !self.can_run_in_place() {
             return Err(Error::Param(format!("{name} needs its input for its gradient")));
         }
@@ -109,7 +122,7 @@ impl Activation {
     /// Overwrites dx = dy·f'(x); tanh and sigmoid take f' from the forward's output y.
     pub fn backward(&self, s: &mut Step, dx: &Tensor, dy: &Tensor, x: &Tensor, y: &Tensor) -> Result<()> {
         let shape = self.out_shape(&x.shape)?;
-        let name = format!("{:?}", self.act);
+        let name = self.act.to_string();
         expect_shape(&format!("{name} forward output"), y, &shape)?;
         expect_shape(&format!("{name} output gradient"), dy, &shape)?;
         expect_shape(&format!("{name} input gradient"), dx, &shape)?;

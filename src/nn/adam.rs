@@ -9,6 +9,7 @@ use crate::gpu::arena::Arena;
 use crate::gpu::kernels::{grid_1d, Kernel, WG};
 use crate::gpu::random::tick;
 use crate::gpu::step::Step;
+use crate::io::float_text::FloatText;
 
 /// Mirrors `AdamParams` in wgsl/adam.wgsl.
 #[repr(C)]
@@ -26,7 +27,7 @@ pub struct AdamParams {
 
 fn check_lr(what: &str, lr: f32) -> Result<()> {
     if !(lr.is_finite() && lr > 0.0) {
-        return Err(Error::Param(format!("{what}: learning rate must be finite and > 0, got {lr}")));
+        return Err(Error::Param(format!("{what}: learning rate must be finite and > 0, got {}", FloatText(lr))));
     }
     Ok(())
 }
@@ -53,11 +54,11 @@ impl Adam {
         check_lr("Adam", lr)?;
         for (name, b) in [("beta1", beta1), ("beta2", beta2)] {
             if !(0.0..1.0).contains(&b) {
-                return Err(Error::Param(format!("Adam: {name} must satisfy 0 ≤ {name} < 1, got {b}")));
+                return Err(Error::Param(format!("Adam: {name} must satisfy 0 ≤ {name} < 1, got {}", FloatText(b))));
             }
         }
         if !(eps.is_finite() && eps > 0.0) {
-            return Err(Error::Param(format!("Adam: eps must be finite and > 0, got {eps}")));
+            return Err(Error::Param(format!("Adam: eps must be finite and > 0, got {}", FloatText(eps))));
         }
         Ok(Adam { lr, beta1, beta2, eps })
     }
@@ -91,7 +92,7 @@ impl Sgd {
     pub fn new(lr: f32, momentum: f32) -> Result<Sgd> {
         check_lr("SGD", lr)?;
         if !(momentum.is_finite() && momentum >= 0.0) {
-            return Err(Error::Param(format!("SGD: momentum must be finite and ≥ 0, got {momentum}")));
+            return Err(Error::Param(format!("SGD: momentum must be finite and ≥ 0, got {}", FloatText(momentum))));
         }
         Ok(Sgd { lr, momentum })
     }
@@ -124,7 +125,7 @@ impl Sgd {
 /// the same arena layout).
 pub fn record_ema(s: &mut Step, average: &Arena, source: &Arena, decay: f32) -> Result<()> {
     if !(0.0..1.0).contains(&decay) {
-        return Err(Error::Param(format!("EMA decay must satisfy 0 ≤ decay < 1, got {decay}")));
+        return Err(Error::Param(format!("EMA decay must satisfy 0 ≤ decay < 1, got {}", FloatText(decay))));
     }
     if (average.params_len, average.state_len) != (source.params_len, source.state_len) {
         return Err(Error::Shape("EMA: the average and its source are not the same model".into()));

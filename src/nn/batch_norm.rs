@@ -10,6 +10,7 @@ use crate::gpu::kernels::{grid_1d, serial_reduce, Kernel, MAX_GROUPS, WG};
 use crate::gpu::step::Step;
 use crate::gpu::tensor::{expect_shape, numel_bytes, Tensor};
 use crate::gpu::Gpu;
+use crate::io::float_text::FloatText;
 use crate::nn::activation::Act;
 use crate::nn::init::{self, Init};
 
@@ -71,10 +72,13 @@ impl BatchNorm {
             return Err(Error::Limit(format!("{name}: BatchNorm({c}) supports at most {MAX_GROUPS} channels")));
         }
         if !(eps > 0.0 && eps.is_finite()) {
-            return Err(Error::Param(format!("{name}: BatchNorm({c}) needs eps > 0, got {eps}")));
+            return Err(Error::Param(format!("{name}: BatchNorm({c}) needs eps > 0, got {}", FloatText(eps))));
         }
         if !(0.0..=1.0).contains(&momentum) {
-            return Err(Error::Param(format!("{name}: BatchNorm({c}) needs momentum in [0, 1], got {momentum}")));
+            return Err(Error::Param(format!(
+                "{name}: BatchNorm({c}) needs momentum in [0, 1], got {}",
+                FloatText(momentum)
+            )));
         }
         let (g, b) = init::batch_norm(init, rng, c);
         let gamma = arena.param(&format!("{name}.weight"), &[c], g);

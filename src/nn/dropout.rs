@@ -11,6 +11,7 @@ use crate::gpu::arena::Arena;
 use crate::gpu::kernels::{grid_1d, Kernel, WG};
 use crate::gpu::step::Step;
 use crate::gpu::tensor::{expect_shape, Tensor};
+use crate::io::float_text::FloatText;
 
 /// Mirrors `DropoutParams` in wgsl/dropout.wgsl.
 #[repr(C)]
@@ -40,13 +41,13 @@ pub struct Dropout {
 impl Dropout {
     pub fn new(p: f32, spatial: bool, seed: u64, stream: u32) -> Result<Dropout> {
         if !(0.0..1.0).contains(&p) {
-            return Err(Error::Param(format!("Dropout probability must satisfy 0 ≤ p < 1, got {p}")));
+            return Err(Error::Param(format!("Dropout probability must satisfy 0 ≤ p < 1, got {}", FloatText(p))));
         }
         Ok(Dropout { p, spatial, seed, stream })
     }
 
     fn name(&self) -> String {
-        format!("{}(p={})", if self.spatial { "Dropout2d" } else { "Dropout" }, self.p)
+        format!("{}(p={})", if self.spatial { "Dropout2d" } else { "Dropout" }, FloatText(self.p))
     }
 
     pub fn out_shape(&self, x: &[usize]) -> Result<Vec<usize>> {

@@ -8,6 +8,7 @@ use crate::gpu::arena::{Arena, ArenaBuilder};
 use crate::gpu::step::Step;
 use crate::gpu::tensor::{numel, Tensor};
 use crate::gpu::Gpu;
+use crate::io::float_text::FloatText;
 use crate::nn::activation::{Act, Activation};
 use crate::nn::batch_norm::BatchNorm;
 use crate::nn::conv2d::Conv2d;
@@ -77,9 +78,9 @@ impl Layer {
                 format!("ConvTranspose2d({}, {}, k{} s{} p{})", l.c_in, l.c_out, l.k, l.stride, l.pad)
             }
             Layer::BatchNorm(l) => format!("BatchNorm({})", l.c),
-            Layer::Activation(l) => format!("{:?}", l.act),
+            Layer::Activation(l) => l.act.to_string(),
             Layer::Upsample(_) => "Upsample(×2)".into(),
-            Layer::Dropout(l) => format!("Dropout{}({})", if l.spatial { "2d" } else { "" }, l.p),
+            Layer::Dropout(l) => format!("Dropout{}({})", if l.spatial { "2d" } else { "" }, FloatText(l.p)),
             Layer::MaxPool(l) => format!("MaxPool2d({})", l.k),
             Layer::Reshape(s) => format!("Reshape({s:?})"),
         }

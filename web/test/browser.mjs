@@ -110,6 +110,10 @@ async function withWebGpu(base) {
     const info = await page.locator("#pretrained-info").innerText();
     check("a downloaded f16 generator loads as the sampler", /Generator from .*model=mlp/.test(info),
       `${fs.statSync(gen).size} bytes`);
+    // The config text is written by the wasm's own f32 formatter (src/io/float_text.rs): the
+    // same digits as the native `{}`, never an exponent.
+    check("the wasm writes floats as the native build does", /beta1=0\.5 beta2=0\.999 eps=0\.00000001 /.test(info),
+      info.match(/lr_d=\S+ lr_g=\S+ beta1=\S+ beta2=\S+ eps=\S+/)?.[0] ?? info);
     const bad = path.join(out, "not-a-checkpoint.safetensors");
     fs.writeFileSync(bad, "hello");
     await page.setInputFiles("#file", bad);
