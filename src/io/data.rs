@@ -9,6 +9,7 @@ use crate::gpu::random::check_slot;
 use crate::gpu::step::Step;
 use crate::gpu::tensor::{expect_shape, Tensor};
 use crate::gpu::Gpu;
+#[cfg(not(target_arch = "wasm32"))]
 use std::io::Read;
 #[cfg(not(target_arch = "wasm32"))]
 use std::path::{Path, PathBuf};
@@ -33,7 +34,17 @@ pub fn is_gzip(bytes: &[u8]) -> bool {
 /// and present: a gzip bomb behind a small header costs what the header says.
 pub fn parse_idx(bytes: &[u8], what: &str) -> Result<Idx> {
     if !is_gzip(bytes) {
-        return read_idx_from(&mut &bytes[..], what);
+        // Straight from the slice, not through std::io::Read, which the browser's wasm then
+        // does without (3 KB).
+        let mut rest = bytes;
+        return read_idx_with(
+            |n| {
+                let (head, tail) = rest.split_at(n.min(rest.len()));
+                rest = tail;
+                Ok(head.to_vec())
+            },
+            what,
+        );
     }
     gunzip_idx(bytes, what)
 }
@@ -41,7 +52,7 @@ pub fn parse_idx(bytes: &[u8], what: &str) -> Result<Idx> {
 #[cfg(not(target_arch = "wasm32"))]
 fn gunzip_idx(bytes: &[u8], what: &str) -> Result<Idx> {
     let mut gz = flate2::read::GzDecoder::new(bytes);
-    let idx = read_idx_from(&mut gz, what)?;
+    let idx = read_idx_with(|n| read_at_most(&mut gz, n, what), what)?;
     std::io::copy(&mut gz, &mut std::io::sink()).map_err(|e| gzip_error(what, e))?;
     Ok(idx)
 }
@@ -54,9 +65,10 @@ fn gunzip_idx(_: &[u8], what: &str) -> Result<Idx> {
     )))
 }
 
-/// Reads an IDX header and then exactly the data it declares from `r`.
-fn read_idx_from(r: &mut impl Read, what: &str) -> Result<Idx> {
-    let head = read_at_most(r, 4, what)?;
+/// Reads an IDX header and then exactly the data it declares through `read_at_most(n)`: up to
+/// `n` bytes, fewer where the source ends.
+fn read_idx_with(mut read_at_most: impl FnMut(usize) -> Result<Vec<u8>>, what: &str) -> Result<Idx> {
+    let head = read_at_most(4)?;
     if head.len() < 4 {
         return Err(Error::Format(format!("{what}: {} bytes is too short for an IDX header", head.len())));
     }
@@ -74,7 +86,7 @@ fn read_idx_from(r: &mut impl Read, what: &str) -> Result<Idx> {
             "{what}: expected IDX magic 0x000008NN (unsigned bytes, NN dimensions), found 0x{magic:08x}{hint}"
         )));
     }
-    let sizes = read_at_most(r, 4 * ndims, what)?;
+    let sizes = read_at_most(4 * ndims)?;
     if sizes.len() < 4 * ndims {
         let header = 4 + 4 * ndims;
         return Err(Error::Format(format!("{what}: truncated header: {ndims} dimensions need {header} bytes")));
@@ -85,7 +97,7 @@ fn read_idx_from(r: &mut impl Read, what: &str) -> Result<Idx> {
         .iter()
         .try_fold(1usize, |a, &d| a.checked_mul(d))
         .ok_or_else(|| Error::Format(format!("{what}: dimensions {dims:?} overflow")))?;
-    let data = read_at_most(r, expected, what)?;
+    let data = read_at_most(expected)?;
     if data.len() < expected {
         return Err(Error::Format(format!(
             "{what}: truncated: dimensions {dims:?} need {expected} bytes of data, found {}",
@@ -97,6 +109,7 @@ fn read_idx_from(r: &mut impl Read, what: &str) -> Result<Idx> {
 
 /// Up to `n` bytes from `r`, fewer if it ends first. The buffer grows with the bytes really
 /// there, never to `n` (a declared size) up front.
+#[cfg(not(target_arch = "wasm32"))]
 fn read_at_most(r: &mut impl Read, n: usize, what: &str) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     r.take(n as u64).read_to_end(&mut out).map_err(|e| gzip_error(what, e))?;
@@ -104,6 +117,7 @@ fn read_at_most(r: &mut impl Read, n: usize, what: &str) -> Result<Vec<u8>> {
 }
 
 /// Only the gzip decoder's reads can fail (a byte slice's cannot).
+#[cfg(not(target_arch = "wasm32"))]
 fn gzip_error(what: &str, e: std::io::Error) -> Error {
     Error::Format(format!("{what}: corrupt or truncated gzip: {e}"))
 }
