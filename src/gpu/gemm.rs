@@ -34,8 +34,7 @@ pub struct GemmParams {
     pub rows_fastest: u32,
     pub act: u32,
     pub act_slope: f32,
-    pub k_block: u32,
-    pub _pad: [u32; 2],
+    pub _pad: [u32; 3],
 }
 
 pub const NO_BIAS: u32 = u32::MAX;
@@ -73,16 +72,10 @@ impl GemmParams {
             rows_fastest: 0,
             act: 0,
             act_slope: 0.0,
-            k_block: k,
-            _pad: [0; 2],
+            _pad: [0; 3],
         }
     }
 }
-
-/// Outputs per invocation of the registers style's vec4 kernels (BLOCK_ROWS, BLOCK_COLS in
-/// wgsl/matmul.wgsl).
-const BLOCK_ROWS: u32 = 16;
-const BLOCK_COLS: u32 = 8;
 
 /// Tile of the `tiles` style (TM = TN and TK in wgsl/matmul.wgsl).
 const TILE: u32 = 64;
@@ -103,21 +96,14 @@ const MAX_SPLIT_K: u32 = 512;
 /// A few workgroups per compute unit of a large GPU.
 const TILES_SPLIT: SplitRule = SplitRule { target: 256, min_k: 64 };
 /// Enough workgroups of 64 invocations for the threads of a software rasteriser; more splits
-/// only add partial sums. Measured on lavapipe (2 cores), with the kernel summing long K in
-/// blocks itself: targets of 128 and 256 gave the same times (mlp 85 and 89 dispatches an
-/// iteration, dcgan 152), 512 was slower on the mlp (96 dispatches), and before the kernel
-/// summed its own blocks 4096 was 8% slower than 512.
-const REGISTERS_SPLIT: SplitRule = SplitRule { target: 256, min_k: 256 };
+/// only add partial sums (measured on lavapipe: 4096 was 8% slower on the mlp than 512).
+const REGISTERS_SPLIT: SplitRule = SplitRule { target: 512, min_k: 256 };
 
 impl SplitRule {
-    /// Splits that would bring a product with `units` parallel units up to the target.
-    fn speed_splits(&self, units: u64, k: u32) -> u32 {
-        self.target.div_ceil(units.max(1)).min((k / self.min_k).max(1) as u64) as u32
-    }
-
     /// K per split (a multiple of 16) for a product with `units` parallel units before splitting.
     fn k_chunk(&self, units: u64, k: u32) -> u32 {
-        let splits = self.speed_splits(units, k).max(k.div_ceil(MAX_SPLIT_K));
+        let for_speed = self.target.div_ceil(units.max(1)).min((k / self.min_k).max(1) as u64) as u32;
+        let splits = for_speed.max(k.div_ceil(MAX_SPLIT_K));
         k.div_ceil(splits).next_multiple_of(TILE_K).max(TILE_K)
     }
 }
@@ -162,31 +148,26 @@ fn gemm_registers(
         let k_chunk = REGISTERS_SPLIT.k_chunk(cols as u64 * rows as u64 * 64, p.k);
         return split_k(s, Kernel::Gemm, p, k_chunk, [c, a, bias, b], |splits| [cols, rows, splits]);
     }
-    let blocks = p.m.div_ceil(BLOCK_ROWS) as u64 * p.n.div_ceil(BLOCK_COLS) as u64;
-    let k_block = REGISTERS_SPLIT.k_chunk(blocks, p.k);
-    // A K past MAX_SPLIT_K is summed in blocks for accuracy. Where speed alone would not split,
-    // the kernel adds up those blocks itself, in the order matmul_split_sum would (the same
-    // partition, so the same f32 result), without the workspace and the second dispatch.
-    let k_chunk = if REGISTERS_SPLIT.speed_splits(blocks, p.k) <= 1 { p.k.max(1) } else { k_block };
+    let blocks = p.m.div_ceil(8) as u64 * p.n.div_ceil(8) as u64;
+    let k_chunk = REGISTERS_SPLIT.k_chunk(blocks, p.k);
     let split = p.k.div_ceil(k_chunk) > 1;
-    // Whole 16 × 8 blocks in rows aligned to vec4s: the C the kernel writes (the split-K
+    // Whole 8 × 8 blocks in rows aligned to vec4s: the C the kernel writes (the split-K
     // workspace is M × N) allows vec4 stores.
     let rows_aligned = if split { aligned(&[p.n]) } else { aligned(&[p.c_off, p.c_ms]) };
-    let epilogue =
-        if p.c_group != 0 || !p.m.is_multiple_of(BLOCK_ROWS) || !p.n.is_multiple_of(BLOCK_COLS) || !rows_aligned {
-            GemmEpilogue::Any
-        } else if p.act != 0 && !split {
-            GemmEpilogue::Act
-        } else {
-            GemmEpilogue::Plain
-        };
+    let epilogue = if p.c_group != 0 || !p.m.is_multiple_of(8) || !p.n.is_multiple_of(8) || !rows_aligned {
+        GemmEpilogue::Any
+    } else if p.act != 0 && !split {
+        GemmEpilogue::Act
+    } else {
+        GemmEpilogue::Plain
+    };
     let kernel = Kernel::GemmVec4 { a_along_k, b_along_n, epilogue };
     // Neighbouring invocations share what they read along the faster axis, so number them down
     // the rows when B (K × N) is the larger operand: each of its column panels then streams
     // through the cache once. Measured on lavapipe: 2× on the dcgan's convolutions (B = im2col
     // columns), 5% on an mlp iteration (B = a weight, M = batch); the benchmark's repeated
     // dispatches keep both operands in cache and cannot see it.
-    let p = &GemmParams { rows_fastest: (p.n > p.m) as u32, k_block, ..*p };
+    let p = &GemmParams { rows_fastest: (p.n > p.m) as u32, ..*p };
     split_k(s, kernel, p, k_chunk, [c, a, bias, b], |splits| grid_1d(blocks * splits as u64, WG))
 }
 

@@ -97,7 +97,7 @@ impl Family {
 pub enum Kernel {
     /// C = op(A)·op(B) (+ bias) with arbitrary strides, 4 × 4 scalar blocks (registers variant).
     Gemm,
-    /// Registers variant, 16 × 8 blocks from vec4 loads along the contiguous axis of each
+    /// Registers variant, 8 × 8 blocks from vec4 loads along the contiguous axis of each
     /// operand: A along k (else along m), B along n (else along k); stored as `epilogue` says.
     GemmVec4 {
         a_along_k: bool,

@@ -79,11 +79,10 @@ fn every_gemm_style_matches_f64() {
     for gpu in gpus() {
         // (3, 5, 1030): unaligned, so the scalar style, split along a K past MAX_SPLIT_K.
         // (8, 12, 10), (12, 36, 7): A along m and B along n are aligned, K is not a multiple of 4.
-        // (16, 16, 12), (48, 32, 64), (16, 8, 1030): whole 16 × 8 blocks, so the registers style
-        // stores them with its plain and activation epilogues, the last split along K; (8, 16,
-        // 12) and (24, 32, 64) are whole 8 × 8 blocks but not 16 × 8 ones: edges. (64, 512, 522):
-        // enough blocks not to split for speed, so the registers style sums K's two accuracy
-        // blocks (272 + 250, the last with a scalar tail) inside one invocation.
+        // (8, 16, 12), (24, 32, 64), (16, 16, 12), (48, 32, 64), (16, 8, 1030): whole 8 × 8
+        // blocks, so the registers style stores them with its plain and activation epilogues,
+        // the last split along K. (64, 512, 522): many blocks and a K past 512, split for
+        // accuracy only, with a scalar tail.
         let sizes = [
             (37, 45, 19),
             (4, 16, 8),
