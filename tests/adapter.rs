@@ -8,7 +8,7 @@ fn variants_are_named_and_chosen_by_adapter_type() {
         assert_eq!(Variant::parse(v.name()), Some(v));
     }
     assert_eq!(Variant::parse("fast"), None);
-    assert_eq!(Variant::for_device(nanogan::wgpu::DeviceType::Cpu), Variant::Registers);
+    assert_eq!(Variant::for_device(nanogan::wgpu::DeviceType::Cpu), Variant::Tall);
     assert_eq!(Variant::for_device(nanogan::wgpu::DeviceType::DiscreteGpu), Variant::Tiles);
     assert_eq!(Variant::for_device(nanogan::wgpu::DeviceType::IntegratedGpu), Variant::Tiles);
 }
@@ -34,7 +34,7 @@ fn unknown_adapter_name_is_an_error_listing_the_adapters() {
     let forced = Gpu::new_blocking();
     unsafe { std::env::remove_var("NANOGAN_KERNELS") };
     match result {
-        Err(Error::Param(m)) => assert!(m.contains("'fastest'") && m.contains("registers, tiles"), "{m}"),
+        Err(Error::Param(m)) => assert!(m.contains("'fastest'") && m.contains("registers, tall, tiles"), "{m}"),
         Err(e) => panic!("expected Param, got {e}"),
         Ok(g) => panic!("NANOGAN_KERNELS=fastest gave {}", g.describe()),
     }

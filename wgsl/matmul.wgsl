@@ -35,7 +35,8 @@ struct GemmParams {
     rows_fastest: u32,    // registers: 1 numbers invocations down the rows first (B is the larger operand)
     act: u32,             // 0: none; k + 1: the activation of kind k (common.wgsl) after the bias
     act_slope: f32,
-    _pad0: u32, _pad1: u32, _pad2: u32,
+    k_block: u32,         // tall: a split's K summed in blocks of k_block, block sums added in order
+    _pad1: u32, _pad2: u32,
 }
 
 const NO_BIAS: u32 = 0xffffffffu;
@@ -458,6 +459,262 @@ fn matmul_gemm_vec4_mk_plain(@builtin(global_invocation_id) gid: vec3<u32>, @bui
 @compute @workgroup_size(WG, 1, 1)
 fn matmul_gemm_vec4_mk_act(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     store_block_plain(gemm_vec4(gid, nwg, false, false), true);
+}
+
+// ---- tall: the registers style with 16 × 8 blocks (lavapipe) ------------------------------
+//
+// The same product with 16 rows a block, so each value of B loaded feeds twice the
+// multiply-adds. lavapipe (Mesa 22) loads storage buffers lane by lane with a bounds check per
+// component, so there it took 1.05–1.35× off the 8 × 8 blocks' time (`bench matmul`, the mlp's
+// shapes and 512³); SwiftShader ran the mlp 1.36× slower with it and built its pipelines in
+// twice the time, so the browser keeps 8 × 8 (src/gpu/kernels.rs, Variant). A long K is summed
+// in blocks of k_block inside the invocation (src/gpu/gemm.rs).
+// Invocation (split, row block, column block) as `block_of` says; its 16 × 8 block in eight
+// quarters c_ij (rows 4i.., columns 4j..).
+// An invocation's finished 16 × 8 block: rows 4i..4i + 3 in ri0 (columns 0..3) and ri1 (4..7),
+// each matrix's column j being one row.
+struct TallBlock {
+    live: bool,
+    z: u32, m0: u32, n0: u32,
+    r00: mat4x4<f32>, r01: mat4x4<f32>, r10: mat4x4<f32>, r11: mat4x4<f32>,
+    r20: mat4x4<f32>, r21: mat4x4<f32>, r30: mat4x4<f32>, r31: mat4x4<f32>,
+}
+
+const TALL_ROWS: u32 = 16u;
+const TALL_COLS: u32 = 8u;
+
+fn gemm_tall(gid: vec3<u32>, nwg: vec3<u32>, a_along_k: bool, b_along_n: bool) -> TallBlock {
+    var g: TallBlock;
+    let zmn = block_of(flat_index(gid, nwg), TALL_ROWS, TALL_COLS);
+    let k_begin = zmn.x * p.k_chunk;
+    g.live = k_begin < max(p.k, 1u);
+    if (!g.live) {
+        return g;
+    }
+    let k_end = min(k_begin + p.k_chunk, p.k);
+    let m0 = zmn.y;
+    let n0 = zmn.z;
+    // Past the edge: a clamped row (column) along k; along m (n), the next vec4s, which are
+    // inside the buffer or read as zero or some value inside it (WebGPU's robust access).
+    let rows0 = (vec4<u32>(p.a_off) + clamped(m0, p.m) * p.a_ms) / 4u;
+    let rows1 = (vec4<u32>(p.a_off) + clamped(m0 + 4u, p.m) * p.a_ms) / 4u;
+    let rows2 = (vec4<u32>(p.a_off) + clamped(m0 + 8u, p.m) * p.a_ms) / 4u;
+    let rows3 = (vec4<u32>(p.a_off) + clamped(m0 + 12u, p.m) * p.a_ms) / 4u;
+    let cols0 = (vec4<u32>(p.b_off) + clamped(n0, p.n) * p.b_ns) / 4u;
+    let cols1 = (vec4<u32>(p.b_off) + clamped(n0 + 4u, p.n) * p.b_ns) / 4u;
+    let a_base = (p.a_off + m0) / 4u;
+    let b_base = (p.b_off + n0) / 4u;
+    // The same, as flat offsets, for the scalar steps of K.
+    let ms0 = vec4<u32>(p.a_off) + clamped(m0, p.m) * p.a_ms;
+    let ms1 = vec4<u32>(p.a_off) + clamped(m0 + 4u, p.m) * p.a_ms;
+    let ms2 = vec4<u32>(p.a_off) + clamped(m0 + 8u, p.m) * p.a_ms;
+    let ms3 = vec4<u32>(p.a_off) + clamped(m0 + 12u, p.m) * p.a_ms;
+    let ns0 = vec4<u32>(p.b_off) + clamped(n0, p.n) * p.b_ns;
+    let ns1 = vec4<u32>(p.b_off) + clamped(n0 + 4u, p.n) * p.b_ns;
+    // Sums of the whole split, block by block: s = (0 + block 0) + block 1 + ..., as
+    // matmul_split_sum adds split partial sums, so one invocation looping over blocks gives the
+    // f32 result of splitting at those blocks (src/gpu/gemm.rs).
+    var s00 = mat4x4<f32>();
+    var s01 = mat4x4<f32>();
+    var s10 = mat4x4<f32>();
+    var s11 = mat4x4<f32>();
+    var s20 = mat4x4<f32>();
+    var s21 = mat4x4<f32>();
+    var s30 = mat4x4<f32>();
+    var s31 = mat4x4<f32>();
+    let block_len = max(p.k_block, 4u);
+    for (var kb = k_begin; kb < k_end; kb += block_len) {
+        let kb_end = min(kb + block_len, k_end);
+        let k_whole = kb + (kb_end - kb) / 4u * 4u;
+        var c00 = mat4x4<f32>();
+        var c01 = mat4x4<f32>();
+        var c10 = mat4x4<f32>();
+        var c11 = mat4x4<f32>();
+        var c20 = mat4x4<f32>();
+        var c21 = mat4x4<f32>();
+        var c30 = mat4x4<f32>();
+        var c31 = mat4x4<f32>();
+        for (var k = kb; k < k_whole; k += 4u) {
+            let y0 = b_block(k, b_along_n, cols0, b_base);
+            let y1 = b_block(k, b_along_n, cols1, b_base + 1u);
+            let x0 = a_block(k, a_along_k, rows0, a_base);
+            c00 = multiply_add(c00, x0, y0);
+            c01 = multiply_add(c01, x0, y1);
+            let x1 = a_block(k, a_along_k, rows1, a_base + 1u);
+            c10 = multiply_add(c10, x1, y0);
+            c11 = multiply_add(c11, x1, y1);
+            let x2 = a_block(k, a_along_k, rows2, a_base + 2u);
+            c20 = multiply_add(c20, x2, y0);
+            c21 = multiply_add(c21, x2, y1);
+            let x3 = a_block(k, a_along_k, rows3, a_base + 3u);
+            c30 = multiply_add(c30, x3, y0);
+            c31 = multiply_add(c31, x3, y1);
+        }
+        // The steps of K past its last multiple of 4, one k at a time, in one loop for the whole
+        // block (one loop to compile, not one per quarter).
+        for (var k = k_whole; k < kb_end; k++) {
+            let y0 = b_scalars(ns0 + k * p.b_ks);
+            let y1 = b_scalars(ns1 + k * p.b_ks);
+            let x0 = a_scalars(ms0 + k * p.a_ks);
+            let x1 = a_scalars(ms1 + k * p.a_ks);
+            let x2 = a_scalars(ms2 + k * p.a_ks);
+            let x3 = a_scalars(ms3 + k * p.a_ks);
+            c00 = rank_one(c00, x0, y0);
+            c01 = rank_one(c01, x0, y1);
+            c10 = rank_one(c10, x1, y0);
+            c11 = rank_one(c11, x1, y1);
+            c20 = rank_one(c20, x2, y0);
+            c21 = rank_one(c21, x2, y1);
+            c30 = rank_one(c30, x3, y0);
+            c31 = rank_one(c31, x3, y1);
+        }
+        s00 += c00;
+        s01 += c01;
+        s10 += c10;
+        s11 += c11;
+        s20 += c20;
+        s21 += c21;
+        s30 += c30;
+        s31 += c31;
+    }
+    g.z = zmn.x;
+    g.m0 = m0;
+    g.n0 = n0;
+    g.r00 = transpose(s00);
+    g.r01 = transpose(s01);
+    g.r10 = transpose(s10);
+    g.r11 = transpose(s11);
+    g.r20 = transpose(s20);
+    g.r21 = transpose(s21);
+    g.r30 = transpose(s30);
+    g.r31 = transpose(s31);
+    return g;
+}
+
+// The block's rows as a loop over an array: each half row is lo (even index) or hi (odd).
+// Loops, not 16 × 8 unrolled stores, because a shader compiler without loop unrolling (the
+// browser's SwiftShader) then builds one store and one activation instead of 128 of each: the
+// unrolled epilogues took 1–3 s each of a first training step's pipeline builds there.
+fn tall_rows(g: TallBlock) -> array<vec4<f32>, 32> {
+    return array<vec4<f32>, 32>(
+        g.r00[0], g.r01[0], g.r00[1], g.r01[1], g.r00[2], g.r01[2], g.r00[3], g.r01[3],
+        g.r10[0], g.r11[0], g.r10[1], g.r11[1], g.r10[2], g.r11[2], g.r10[3], g.r11[3],
+        g.r20[0], g.r21[0], g.r20[1], g.r21[1], g.r20[2], g.r21[2], g.r20[3], g.r21[3],
+        g.r30[0], g.r31[0], g.r30[1], g.r31[1], g.r30[2], g.r31[2], g.r30[3], g.r31[3],
+    );
+}
+
+// The tall any epilogue: element by element.
+fn store_tall_any(g: TallBlock) {
+    if (!g.live) {
+        return;
+    }
+    var rows = tall_rows(g);
+    for (var h = 0u; h < 2u * TALL_ROWS; h++) {
+        let v = rows[h];
+        let col0 = g.n0 + (h % 2u) * 4u;
+        for (var t = 0u; t < 4u; t++) {
+            put_any(g.m0 + h / 2u, col0 + t, v[t], g.z);
+        }
+    }
+}
+
+// Four consecutive bias values from `at` (or 0 when `use_it` is false).
+fn bias4(at: u32, use_it: bool) -> vec4<f32> {
+    return select(vec4<f32>(0.0), vec4<f32>(bias[at], bias[at + 1u], bias[at + 2u], bias[at + 3u]), use_it);
+}
+
+// The tall plain (act false) and act (act true) epilogues: one vec4 per half row.
+fn store_tall_plain(g: TallBlock, act: bool) {
+    if (!g.live) {
+        return;
+    }
+    let z = g.z;
+    let m0 = g.m0;
+    let n0 = g.n0;
+    // Split-K partial sums go plain into the workspace; matmul_split_sum does the epilogue.
+    let split = p.split_mn != 0u;
+    let to = select(p.c_off + m0 * p.c_ms + n0, z * p.split_mn + m0 * p.n + n0, split) / 4u;
+    let stride = select(p.c_ms, p.n, split) / 4u;
+    let keep = p.accumulate == 1u && !split;
+    // The bias buffer is always bound, so both kinds of bias are read and `select` keeps the
+    // one in use (a product with 0 would let an Inf or NaN read there through).
+    let has_bias = p.bias_off != NO_BIAS && !split;
+    let use_cols = has_bias && p.bias_rows == 0u;
+    let use_rows = has_bias && p.bias_rows == 1u;
+    let o = select(p.bias_off, 0u, p.bias_off == NO_BIAS);
+    let cols_lo = bias4(o + n0, use_cols);
+    let cols_hi = bias4(o + n0 + 4u, use_cols);
+    let row_bias = array<vec4<f32>, 4>(bias4(o + m0, use_rows), bias4(o + m0 + 4u, use_rows), bias4(o + m0 + 8u, use_rows), bias4(o + m0 + 12u, use_rows));
+    var rows = tall_rows(g);
+    for (var r = 0u; r < TALL_ROWS; r++) {
+        let rb = row_bias[r / 4u][r % 4u];
+        put_plain_row(to + r * stride, rows[2u * r], rows[2u * r + 1u], cols_lo + rb, cols_hi + rb, keep, act);
+    }
+}
+
+// A along k, B along n.
+@compute @workgroup_size(WG, 1, 1)
+fn matmul_tall_kn(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    store_tall_any(gemm_tall(gid, nwg, true, true));
+}
+
+@compute @workgroup_size(WG, 1, 1)
+fn matmul_tall_kn_plain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    store_tall_plain(gemm_tall(gid, nwg, true, true), false);
+}
+
+@compute @workgroup_size(WG, 1, 1)
+fn matmul_tall_kn_act(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    store_tall_plain(gemm_tall(gid, nwg, true, true), true);
+}
+
+// A and B along k.
+@compute @workgroup_size(WG, 1, 1)
+fn matmul_tall_kk(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    store_tall_any(gemm_tall(gid, nwg, true, false));
+}
+
+@compute @workgroup_size(WG, 1, 1)
+fn matmul_tall_kk_plain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    store_tall_plain(gemm_tall(gid, nwg, true, false), false);
+}
+
+@compute @workgroup_size(WG, 1, 1)
+fn matmul_tall_kk_act(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    store_tall_plain(gemm_tall(gid, nwg, true, false), true);
+}
+
+// A along m, B along n.
+@compute @workgroup_size(WG, 1, 1)
+fn matmul_tall_mn(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    store_tall_any(gemm_tall(gid, nwg, false, true));
+}
+
+@compute @workgroup_size(WG, 1, 1)
+fn matmul_tall_mn_plain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    store_tall_plain(gemm_tall(gid, nwg, false, true), false);
+}
+
+@compute @workgroup_size(WG, 1, 1)
+fn matmul_tall_mn_act(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    store_tall_plain(gemm_tall(gid, nwg, false, true), true);
+}
+
+// A along m, B along k.
+@compute @workgroup_size(WG, 1, 1)
+fn matmul_tall_mk(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    store_tall_any(gemm_tall(gid, nwg, false, false));
+}
+
+@compute @workgroup_size(WG, 1, 1)
+fn matmul_tall_mk_plain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    store_tall_plain(gemm_tall(gid, nwg, false, false), false);
+}
+
+@compute @workgroup_size(WG, 1, 1)
+fn matmul_tall_mk_act(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    store_tall_plain(gemm_tall(gid, nwg, false, false), true);
 }
 
 // ---- tiles -----------------------------------------------------------------------------

@@ -34,7 +34,8 @@ pub struct GemmParams {
     pub rows_fastest: u32,
     pub act: u32,
     pub act_slope: f32,
-    pub _pad: [u32; 3],
+    pub k_block: u32,
+    pub _pad: [u32; 2],
 }
 
 pub const NO_BIAS: u32 = u32::MAX;
@@ -72,7 +73,8 @@ impl GemmParams {
             rows_fastest: 0,
             act: 0,
             act_slope: 0.0,
-            _pad: [0; 3],
+            k_block: k,
+            _pad: [0; 2],
         }
     }
 }
@@ -100,13 +102,22 @@ const TILES_SPLIT: SplitRule = SplitRule { target: 256, min_k: 64 };
 const REGISTERS_SPLIT: SplitRule = SplitRule { target: 512, min_k: 256 };
 
 impl SplitRule {
+    /// Splits that would bring a product with `units` parallel units up to the target.
+    fn speed_splits(&self, units: u64, k: u32) -> u32 {
+        self.target.div_ceil(units.max(1)).min((k / self.min_k).max(1) as u64) as u32
+    }
+
     /// K per split (a multiple of 16) for a product with `units` parallel units before splitting.
     fn k_chunk(&self, units: u64, k: u32) -> u32 {
-        let for_speed = self.target.div_ceil(units.max(1)).min((k / self.min_k).max(1) as u64) as u32;
-        let splits = for_speed.max(k.div_ceil(MAX_SPLIT_K));
+        let splits = self.speed_splits(units, k).max(k.div_ceil(MAX_SPLIT_K));
         k.div_ceil(splits).next_multiple_of(TILE_K).max(TILE_K)
     }
 }
+
+/// The tall style's rule. Measured on lavapipe (2 cores), with the kernel summing long K in
+/// blocks itself: targets of 128 and 256 gave the same times (mlp 85 and 89 dispatches an
+/// iteration, dcgan 152), 512 was slower on the mlp (96 dispatches).
+const TALL_SPLIT: SplitRule = SplitRule { target: 256, min_k: 256 };
 
 /// Records C (+)= A·B (+ bias) in the style of the `Gpu`'s variant.
 pub fn gemm(
@@ -121,7 +132,8 @@ pub fn gemm(
         return Ok(());
     }
     match s.gpu.variant() {
-        Variant::Registers => gemm_registers(s, p, c, a, b, bias),
+        Variant::Registers => gemm_registers(s, p, c, a, b, bias, false),
+        Variant::Tall => gemm_registers(s, p, c, a, b, bias, true),
         Variant::Tiles => gemm_tiles(s, p, c, a, b, bias),
     }
 }
@@ -131,6 +143,7 @@ fn aligned(values: &[u32]) -> bool {
     values.iter().all(|v| v % 4 == 0)
 }
 
+/// The registers style, or with `tall` its 16 × 8 blocks (see `Variant::Tall`).
 fn gemm_registers(
     s: &mut Step,
     p: &GemmParams,
@@ -138,36 +151,46 @@ fn gemm_registers(
     a: &wgpu::Buffer,
     b: &wgpu::Buffer,
     bias: &wgpu::Buffer,
+    tall: bool,
 ) -> Result<()> {
     let a_along_k = p.a_ks == 1 && aligned(&[p.a_off, p.a_ms]);
     let a_along_m = p.a_ms == 1 && aligned(&[p.a_off, p.a_ks]);
     let b_along_n = p.b_ns == 1 && aligned(&[p.b_off, p.b_ks]);
     let b_along_k = p.b_ks == 1 && aligned(&[p.b_off, p.b_ns]);
+    let (block_rows, rule) = if tall { (16, &TALL_SPLIT) } else { (8, &REGISTERS_SPLIT) };
     if !(a_along_k || a_along_m) || !(b_along_n || b_along_k) {
         let (cols, rows) = (p.n.div_ceil(32), p.m.div_ceil(32));
-        let k_chunk = REGISTERS_SPLIT.k_chunk(cols as u64 * rows as u64 * 64, p.k);
+        let k_chunk = rule.k_chunk(cols as u64 * rows as u64 * 64, p.k);
         return split_k(s, Kernel::Gemm, p, k_chunk, [c, a, bias, b], |splits| [cols, rows, splits]);
     }
-    let blocks = p.m.div_ceil(8) as u64 * p.n.div_ceil(8) as u64;
-    let k_chunk = REGISTERS_SPLIT.k_chunk(blocks, p.k);
+    let blocks = p.m.div_ceil(block_rows) as u64 * p.n.div_ceil(8) as u64;
+    let k_block = rule.k_chunk(blocks, p.k);
+    // A K past MAX_SPLIT_K is summed in blocks for accuracy. Where speed alone would not split,
+    // the tall kernel adds up those blocks itself, in the order matmul_split_sum would (the
+    // same partition, so the same f32 result), without the workspace and the second dispatch.
+    let k_chunk = if tall && rule.speed_splits(blocks, p.k) <= 1 { p.k.max(1) } else { k_block };
     let split = p.k.div_ceil(k_chunk) > 1;
-    // Whole 8 × 8 blocks in rows aligned to vec4s: the C the kernel writes (the split-K
-    // workspace is M × N) allows vec4 stores.
+    // Whole blocks in rows aligned to vec4s: the C the kernel writes (the split-K workspace is
+    // M × N) allows vec4 stores.
     let rows_aligned = if split { aligned(&[p.n]) } else { aligned(&[p.c_off, p.c_ms]) };
-    let epilogue = if p.c_group != 0 || !p.m.is_multiple_of(8) || !p.n.is_multiple_of(8) || !rows_aligned {
+    let epilogue = if p.c_group != 0 || !p.m.is_multiple_of(block_rows) || !p.n.is_multiple_of(8) || !rows_aligned {
         GemmEpilogue::Any
     } else if p.act != 0 && !split {
         GemmEpilogue::Act
     } else {
         GemmEpilogue::Plain
     };
-    let kernel = Kernel::GemmVec4 { a_along_k, b_along_n, epilogue };
+    let kernel = if tall {
+        Kernel::GemmTall { a_along_k, b_along_n, epilogue }
+    } else {
+        Kernel::GemmVec4 { a_along_k, b_along_n, epilogue }
+    };
     // Neighbouring invocations share what they read along the faster axis, so number them down
     // the rows when B (K × N) is the larger operand: each of its column panels then streams
     // through the cache once. Measured on lavapipe: 2× on the dcgan's convolutions (B = im2col
     // columns), 5% on an mlp iteration (B = a weight, M = batch); the benchmark's repeated
     // dispatches keep both operands in cache and cannot see it.
-    let p = &GemmParams { rows_fastest: (p.n > p.m) as u32, ..*p };
+    let p = &GemmParams { rows_fastest: (p.n > p.m) as u32, k_block, ..*p };
     split_k(s, kernel, p, k_chunk, [c, a, bias, b], |splits| grid_1d(blocks * splits as u64, WG))
 }
 

@@ -81,8 +81,9 @@ fn every_gemm_style_matches_f64() {
         // (8, 12, 10), (12, 36, 7): A along m and B along n are aligned, K is not a multiple of 4.
         // (8, 16, 12), (24, 32, 64), (16, 16, 12), (48, 32, 64), (16, 8, 1030): whole 8 × 8
         // blocks, so the registers style stores them with its plain and activation epilogues,
-        // the last split along K. (64, 512, 522): many blocks and a K past 512, split for
-        // accuracy only, with a scalar tail.
+        // the last split along K; the tall style's 16 × 8 blocks are whole in the last three
+        // only. (64, 512, 522): enough blocks not to split for speed, so the tall style sums K's
+        // two accuracy blocks (272 + 250, the last with a scalar tail) in one invocation.
         let sizes = [
             (37, 45, 19),
             (4, 16, 8),
