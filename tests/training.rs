@@ -159,7 +159,8 @@ fn mlp_trains_with_sgd() {
 /// The merged schedule's one step against its definition, on the same real batch and noise:
 /// its D update is the alternating D step's, and its G update is a G step through D as it was
 /// before D's update (the alternating schedule run with a D that cannot move: SGD at a learning
-/// rate below every weight's ulp). A seeded merged run then trains.
+/// rate below every weight's ulp). Both schedules step with optimistic Adam here, the merged
+/// schedule's default. A seeded merged run then trains.
 #[test]
 fn merged_step_equals_its_definition() {
     let Some(gpu) = gpu() else { return };
@@ -184,8 +185,9 @@ fn merged_step_equals_its_definition() {
         }
         assert!(compared >= 6, "{what}: only {compared} tensors compared");
     };
-    let base = Config { batch: n, log_every: 1, seed: 3, ..Config::for_model(Preset::Mlp) };
-    let merged = Config { schedule: Schedule::Merged, ..base.clone() };
+    let base = Config { batch: n, log_every: 1, seed: 3, optimism: Some(1.0), ..Config::for_model(Preset::Mlp) };
+    let merged = Config { schedule: Schedule::Merged, optimism: None, ..base.clone() };
+    assert_eq!(merged.optimism(), 1.0, "the merged schedule's default optimism");
     let (m, mc) = step(merged.clone());
     let (a, ac) = step(base.clone());
     assert_eq!(m.d_loss, a.d_loss, "D's loss");
@@ -193,7 +195,7 @@ fn merged_step_equals_its_definition() {
     same("D's Adam moments", &mc, &ac, "optim.discriminator.");
 
     // D moves in the merged run, and must not matter to G's update; the reference's D is still.
-    let sgd = |c: Config, lr_d: f32| Config { sgd_momentum: Some(0.0), lr_d, lr_g: 0.05, ..c };
+    let sgd = |c: Config, lr_d: f32| Config { sgd_momentum: Some(0.0), optimism: None, lr_d, lr_g: 0.05, ..c };
     let (m, mc) = step(sgd(merged.clone(), 0.05));
     let (a, ac) = step(sgd(base, 1e-30));
     assert_eq!(m.g_loss, a.g_loss, "G's loss through the same D");
@@ -211,6 +213,19 @@ fn merged_step_equals_its_definition() {
 #[test]
 fn resume_reproduces_the_uninterrupted_run() {
     resume_reproduces(Config { batch: 8, seed: 3, log_every: 2, ..Config::for_model(Preset::Mlp) });
+}
+
+/// Optimistic Adam's previous step is rebuilt from the saved moments, so the merged schedule
+/// resumes exactly too.
+#[test]
+fn merged_resume_reproduces_the_uninterrupted_run() {
+    resume_reproduces(Config {
+        batch: 8,
+        seed: 3,
+        log_every: 2,
+        schedule: Schedule::Merged,
+        ..Config::for_model(Preset::Mlp)
+    });
 }
 
 /// The same for the discrete BGAN, whose binarized batches and samples are drawn on the GPU too
@@ -377,6 +392,19 @@ fn config_text_round_trips() {
         ..Config::default()
     };
     assert_eq!(Config::from_text(&sgd.to_text()).unwrap(), sgd);
+    // The optimism is written only when chosen, and then read back, zero included.
+    let merged = Config { schedule: Schedule::Merged, ..Config::default() };
+    assert!(!merged.to_text().contains("optimism"), "{}", merged.to_text());
+    assert_eq!(Config::from_text(&merged.to_text()).unwrap().optimism(), 1.0);
+    for k in [0.0, 0.5] {
+        let c = Config { optimism: Some(k), ..merged.clone() };
+        assert_eq!(Config::from_text(&c.to_text()).unwrap(), c);
+    }
+    assert_eq!(Config::default().optimism(), 0.0);
+    let e = Config::from_text("optimizer=sgd optimism=1").unwrap_err().to_string();
+    assert!(e.contains("SGD takes none"), "{e}");
+    let e = Config::from_text("optimism=-1").unwrap_err().to_string();
+    assert!(e.contains("optimism must lie between 0 and 10"), "{e}");
     assert!(Config::from_text("optimizer=rmsprop").unwrap_err().to_string().contains("expected adam or sgd"));
     // Binary data by default for the discrete loss; never silently grey levels.
     assert_eq!(Config::from_text("loss=bgan-discrete").unwrap().binarize, Binarize::Threshold);

@@ -6,6 +6,10 @@
 // Adam (PyTorch's order of operations, with β^t formed without cancellation, see one_minus_pow):
 //   m = β1·m + (1−β1)·g;   v = β2·v + (1−β2)·g²
 //   p −= (lr / (1−β1^t)) · m / (sqrt(v) / sqrt(1−β2^t) + eps)
+// Optimistic Adam (Daskalakis et al., ICLR 2018) with optimism k > 0: if u_t is the step above,
+//   p −= (1+k)·u_t − k·u_{t−1}   (u_0 = 0)
+// u_{t−1} is recomputed from m and v as they were before this step, so it needs no buffer of
+// its own and a checkpoint's moments resume it exactly. k = 0 is plain Adam, the same floats.
 // EMA with decay β (beta1), after the source model's step t (its clock[0]):
 //   ema = d·ema + (1−d)·src,   d = min(β, (1+t)/(10+t))
 // The warm-up d keeps the average from dwelling on the initial weights in short runs (as
@@ -20,7 +24,8 @@ struct AdamParams {
     beta2: f32,
     eps: f32,
     momentum: f32,
-    _pad0: u32, _pad1: u32,
+    optimism: f32,
+    _pad0: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: AdamParams;
@@ -70,11 +75,24 @@ fn adam_step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
     let step_size = p.lr / one_minus_pow(1.0 - p.beta1, t);
     let bc2_sqrt = sqrt(one_minus_pow(1.0 - p.beta2, t));
     let g = grads[i];
-    let mi = p.beta1 * m[i] + (1.0 - p.beta1) * g;
-    let vi = p.beta2 * v[i] + (1.0 - p.beta2) * g * g;
+    let m_old = m[i];
+    let v_old = v[i];
+    let mi = p.beta1 * m_old + (1.0 - p.beta1) * g;
+    let vi = p.beta2 * v_old + (1.0 - p.beta2) * g * g;
     m[i] = mi;
     v[i] = vi;
-    params[i] -= step_size * (mi / (sqrt(vi) / bc2_sqrt + p.eps));
+    let update = step_size * (mi / (sqrt(vi) / bc2_sqrt + p.eps));
+    if (p.optimism == 0.0) {
+        params[i] -= update;
+        return;
+    }
+    var previous = vec4<f32>(0.0);
+    if (t > 1u) {
+        let prev_step_size = p.lr / one_minus_pow(1.0 - p.beta1, t - 1u);
+        let prev_bc2_sqrt = sqrt(one_minus_pow(1.0 - p.beta2, t - 1u));
+        previous = prev_step_size * (m_old / (sqrt(v_old) / prev_bc2_sqrt + p.eps));
+    }
+    params[i] -= (1.0 + p.optimism) * update - p.optimism * previous;
 }
 
 @compute @workgroup_size(WG, 1, 1)

@@ -39,6 +39,8 @@ USAGE: cargo run --release --example train -- [OPTIONS]
   --schedule alternating|merged
                         merged: one step updates D and G from one fake batch, G's
                         gradient through D before D's update (default alternating)
+  --optimism K          optimistic Adam: each step moves (1+K)·u_t − K·u_(t−1), u being
+                        Adam's step (default 1 with --schedule merged, else 0)
   --ema DECAY|off       the decay of the exponential moving average of G's weights that
                         samples, metrics and --f16 use (default 0.999; off: G itself)
   --eval-every N        every N iterations and at the end, score 2,000 samples (FID, KID,
@@ -116,7 +118,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>
         match flag.as_str() {
             "--a" | "--b" | "--c" => loss_options.push((flag.clone(), "lsgan")),
             "--bgan-samples" | "--estimator" => loss_options.push((flag.clone(), "bgan-discrete")),
-            "--beta1" | "--beta2" => optimizer_options.push((flag.clone(), "adam")),
+            "--beta1" | "--beta2" | "--optimism" => optimizer_options.push((flag.clone(), "adam")),
             "--momentum" => optimizer_options.push((flag.clone(), "sgd")),
             _ => {}
         }
@@ -147,6 +149,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>
             "--beta2" => a.config.beta2 = num(&flag, value()?)?,
             "--optimizer" => optimizer = value()?,
             "--schedule" => a.config.schedule = Schedule::parse(&value()?)?,
+            "--optimism" => a.config.optimism = Some(num(&flag, value()?)?),
             "--momentum" => momentum = num(&flag, value()?)?,
             "--d-steps" => a.config.d_steps = num(&flag, value()?)?,
             "--init" => {

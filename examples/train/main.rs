@@ -54,6 +54,9 @@ fn run(args: Args) -> Result<()> {
         .unwrap_or_else(|| PathBuf::from(format!("runs/{}-{}", config.model.name(), config.loss.name())));
     std::fs::create_dir_all(&out).map_err(|e| nanogan::error::io_error(&out, e))?;
     eprintln!("config: {}", config.to_text());
+    if config.sgd_momentum.is_none() && config.optimism() != 0.0 {
+        eprintln!("optimiser: optimistic Adam, optimism {} (both models)", config.optimism());
+    }
     eprint!("{}", trainer.g.summary(config.batch)?);
     eprint!("{}", trainer.d.summary(config.batch)?);
 

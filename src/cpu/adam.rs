@@ -16,14 +16,45 @@ pub fn adam_step(
     beta2: f32,
     eps: f32,
 ) {
+    for i in 0..p.len() {
+        p[i] -= adam_update(&mut m[i], &mut v[i], g[i], t, lr, beta1, beta2, eps);
+    }
+}
+
+/// One step t of optimistic Adam (Daskalakis et al. 2018) with optimism k, written as the paper
+/// does, keeping the previous step u_{t−1} (`previous`, zeros before step 1) rather than
+/// recomputing it as the GPU does: u_t = Adam's step; p −= (1+k)·u_t − k·u_{t−1}.
+#[allow(clippy::too_many_arguments)]
+pub fn optimistic_adam_step(
+    p: &mut [f64],
+    m: &mut [f64],
+    v: &mut [f64],
+    previous: &mut [f64],
+    g: &[f64],
+    t: u32,
+    lr: f32,
+    beta1: f32,
+    beta2: f32,
+    eps: f32,
+    optimism: f32,
+) {
+    let k = optimism as f64;
+    for i in 0..p.len() {
+        let u = adam_update(&mut m[i], &mut v[i], g[i], t, lr, beta1, beta2, eps);
+        p[i] -= (1.0 + k) * u - k * previous[i];
+        previous[i] = u;
+    }
+}
+
+/// Updates one parameter's moments for step t and returns Adam's step for it.
+#[allow(clippy::too_many_arguments)]
+fn adam_update(m: &mut f64, v: &mut f64, g: f64, t: u32, lr: f32, beta1: f32, beta2: f32, eps: f32) -> f64 {
     let (lr, b1, b2, eps) = (lr as f64, beta1 as f64, beta2 as f64, eps as f64);
+    *m = b1 * *m + (1.0 - b1) * g;
+    *v = b2 * *v + (1.0 - b2) * g * g;
     let step_size = lr / (1.0 - b1.powi(t as i32));
     let bc2_sqrt = (1.0 - b2.powi(t as i32)).sqrt();
-    for i in 0..p.len() {
-        m[i] = b1 * m[i] + (1.0 - b1) * g[i];
-        v[i] = b2 * v[i] + (1.0 - b2) * g[i] * g[i];
-        p[i] -= step_size * m[i] / (v[i].sqrt() / bc2_sqrt + eps);
-    }
+    step_size * *m / (v.sqrt() / bc2_sqrt + eps)
 }
 
 /// One step t (1-based) of torch.optim.SGD (dampening 0, no Nesterov): with momentum μ ≠ 0,

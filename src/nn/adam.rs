@@ -22,7 +22,9 @@ pub struct AdamParams {
     pub beta2: f32,
     pub eps: f32,
     pub momentum: f32,
-    pub _pad: [u32; 2],
+    /// Optimistic Adam's k (0: plain Adam).
+    pub optimism: f32,
+    pub _pad: u32,
 }
 
 fn check_lr(what: &str, lr: f32) -> Result<()> {
@@ -47,7 +49,14 @@ pub struct Adam {
     pub beta1: f32,
     pub beta2: f32,
     pub eps: f32,
+    /// k of optimistic Adam, p −= (1+k)·u_t − k·u_{t−1} with u_t Adam's step (0: plain Adam).
+    /// It damps the rotation that simultaneous updates of two players fall into.
+    pub optimism: f32,
 }
+
+/// The largest optimism `Adam::optimistic` accepts: past a few units the extrapolation swamps
+/// the step itself.
+pub const MAX_OPTIMISM: f32 = 10.0;
 
 impl Adam {
     pub fn new(lr: f32, beta1: f32, beta2: f32, eps: f32) -> Result<Adam> {
@@ -60,7 +69,18 @@ impl Adam {
         if !(eps.is_finite() && eps > 0.0) {
             return Err(Error::Param(format!("Adam: eps must be finite and > 0, got {}", FloatText(eps))));
         }
-        Ok(Adam { lr, beta1, beta2, eps })
+        Ok(Adam { lr, beta1, beta2, eps, optimism: 0.0 })
+    }
+
+    /// Optimistic Adam (Daskalakis et al., "Training GANs with Optimism", ICLR 2018) with
+    /// optimism k: each step moves by (1+k)·u_t − k·u_{t−1}, u_t being plain Adam's step; the
+    /// paper's form is k = 1. k = 0 is plain Adam.
+    pub fn optimistic(self, k: f32) -> Result<Adam> {
+        if !(0.0..=MAX_OPTIMISM).contains(&k) {
+            // MAX_OPTIMISM written out: one float formatted, not two, in the size-bound wasm.
+            return Err(Error::Param(format!("Adam: optimism must lie between 0 and 10, got {}", FloatText(k))));
+        }
+        Ok(Adam { optimism: k, ..self })
     }
 
     /// Records clock[0] += 1 (t), then m, v and every parameter's update for step t.
@@ -73,7 +93,8 @@ impl Adam {
             beta2: self.beta2,
             eps: self.eps,
             momentum: 0.0,
-            _pad: [0; 2],
+            optimism: self.optimism,
+            _pad: 0,
         };
         if params.n4 == 0 {
             return Ok(());
@@ -108,7 +129,8 @@ impl Sgd {
             beta2: 0.0,
             eps: 0.0,
             momentum: self.momentum,
-            _pad: [0; 2],
+            optimism: 0.0,
+            _pad: 0,
         };
         if params.n4 == 0 {
             return Ok(());
@@ -130,8 +152,16 @@ pub fn record_ema(s: &mut Step, average: &Arena, source: &Arena, decay: f32) -> 
     if (average.params_len, average.state_len) != (source.params_len, source.state_len) {
         return Err(Error::Shape("EMA: the average and its source are not the same model".into()));
     }
-    let params =
-        AdamParams { n4: vec4s(source), lr: 0.0, beta1: decay, beta2: 0.0, eps: 0.0, momentum: 0.0, _pad: [0; 2] };
+    let params = AdamParams {
+        n4: vec4s(source),
+        lr: 0.0,
+        beta1: decay,
+        beta2: 0.0,
+        eps: 0.0,
+        momentum: 0.0,
+        optimism: 0.0,
+        _pad: 0,
+    };
     if params.n4 == 0 {
         return Ok(());
     }

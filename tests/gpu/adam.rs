@@ -73,6 +73,47 @@ fn adam_ten_steps_match_twin() {
 }
 
 #[test]
+fn optimistic_adam_matches_twin() {
+    // The kernel recomputes u_{t−1} from the moments it is about to overwrite; the twin keeps it
+    // from the step before, as the paper writes it.
+    let Some(gpu) = gpu() else { return };
+    for k in [1.0, 0.25] {
+        let (a, init) = arena(gpu);
+        let opt = Adam::new(2e-3, 0.5, 0.999, 1e-8).unwrap().optimistic(k).unwrap();
+        let mut s = Step::new(gpu);
+        opt.step(&mut s, &a).unwrap();
+        let plan = s.finish();
+        let len = init.len();
+        let (mut p, mut m, mut v, mut previous) = (init.clone(), vec![0.0; len], vec![0.0; len], vec![0.0; len]);
+        let (mut plain_p, mut plain_m, mut plain_v) = (init.clone(), vec![0.0; len], vec![0.0; len]);
+        for t in 1..=10 {
+            let g = grads(&a, t);
+            gpu.queue.write_buffer(&a.grads, 0, bytemuck::cast_slice(&g));
+            plan.submit(gpu).unwrap();
+            let g = packed_grads(&a, &g);
+            twin::optimistic_adam_step(&mut p, &mut m, &mut v, &mut previous, &g, t, opt.lr, 0.5, 0.999, 1e-8, k);
+            twin::adam_step(&mut plain_p, &mut plain_m, &mut plain_v, &g, t, opt.lr, 0.5, 0.999, 1e-8);
+        }
+        let got = packed(&a, &read(gpu, &a.params, a.params_len));
+        assert_close(&format!("optimistic adam (k = {k}) params"), &got, &p, 1e-7, 1e-6);
+        assert_close("optimistic adam m", &packed(&a, &read(gpu, &a.m, a.params_len)), &m, 1e-9, 1e-6);
+        // Optimism changes the path, by far more than the tolerance above.
+        let apart = got.iter().zip(&plain_p).map(|(x, y)| (*x as f64 - y).abs()).fold(0.0, f64::max);
+        assert!(apart > 1e-4, "optimistic Adam (k = {k}) ended where plain Adam did ({apart})");
+    }
+}
+
+#[test]
+fn optimism_out_of_range_is_refused() {
+    let adam = Adam::new(2e-4, 0.5, 0.999, 1e-8).unwrap();
+    for k in [-0.5, f32::NAN, f32::INFINITY, 11.0] {
+        let err = adam.optimistic(k).unwrap_err().to_string();
+        assert!(err.contains("optimism"), "{err}");
+    }
+    assert_eq!(adam.optimistic(1.0).unwrap().optimism, 1.0);
+}
+
+#[test]
 fn adam_default_betas_many_steps() {
     // β2 = 0.999 makes 1 − β2^t small for small t, where a naive pow would cancel.
     let Some(gpu) = gpu() else { return };
