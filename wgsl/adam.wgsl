@@ -65,6 +65,12 @@ fn one_minus_pow(q: f32, t: u32) -> f32 {
     return result;
 }
 
+// Adam's move u_t from the moments after step t.
+fn adam_move(first: vec4<f32>, second: vec4<f32>, t: u32) -> vec4<f32> {
+    let step_size = p.lr / one_minus_pow(1.0 - p.beta1, t);
+    return step_size * (first / (sqrt(second) / sqrt(one_minus_pow(1.0 - p.beta2, t)) + p.eps));
+}
+
 @compute @workgroup_size(WG, 1, 1)
 fn adam_step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = flat_index(gid, nwg);
@@ -72,8 +78,6 @@ fn adam_step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
         return;
     }
     let t = clock[0];
-    let step_size = p.lr / one_minus_pow(1.0 - p.beta1, t);
-    let bc2_sqrt = sqrt(one_minus_pow(1.0 - p.beta2, t));
     let g = grads[i];
     let m_old = m[i];
     let v_old = v[i];
@@ -81,18 +85,13 @@ fn adam_step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
     let vi = p.beta2 * v_old + (1.0 - p.beta2) * g * g;
     m[i] = mi;
     v[i] = vi;
-    let update = step_size * (mi / (sqrt(vi) / bc2_sqrt + p.eps));
-    if (p.optimism == 0.0) {
+    // (1 + 0)·u is u exactly, and u_0 = 0: plain Adam and the first step need no u_{t−1}.
+    let update = (1.0 + p.optimism) * adam_move(mi, vi, t);
+    if (p.optimism == 0.0 || t == 1u) {
         params[i] -= update;
         return;
     }
-    var previous = vec4<f32>(0.0);
-    if (t > 1u) {
-        let prev_step_size = p.lr / one_minus_pow(1.0 - p.beta1, t - 1u);
-        let prev_bc2_sqrt = sqrt(one_minus_pow(1.0 - p.beta2, t - 1u));
-        previous = prev_step_size * (m_old / (sqrt(v_old) / prev_bc2_sqrt + p.eps));
-    }
-    params[i] -= (1.0 + p.optimism) * update - p.optimism * previous;
+    params[i] -= update - p.optimism * adam_move(m_old, v_old, t - 1u);
 }
 
 @compute @workgroup_size(WG, 1, 1)
