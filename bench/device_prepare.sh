@@ -19,7 +19,7 @@ done
 cargo build --release --examples
 mkdir -p .devbin
 for b in bench train eval sample; do
-    cp "target/release/examples/$b" .devbin/
+    cp "${CARGO_TARGET_DIR:-target}/release/examples/$b" .devbin/
     # Symbols are half of each binary; the carried tree is limited to 64 MiB.
     strip .devbin/$b 2>/dev/null || true
 done

@@ -35,7 +35,9 @@ export CARGO_PROFILE_RELEASE_PANIC=abort
 export CARGO_PROFILE_RELEASE_STRIP=debuginfo
 cargo rustc --lib --release --target wasm32-unknown-unknown --crate-type cdylib
 
-wasm-bindgen --target web --no-typescript --out-dir web/pkg target/wasm32-unknown-unknown/release/nanogan.wasm
+# Where cargo wrote it: CARGO_TARGET_DIR when set (a shared build folder), else ./target.
+wasm-bindgen --target web --no-typescript --out-dir web/pkg \
+    "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/release/nanogan.wasm"
 wasm=web/pkg/nanogan_bg.wasm
 # wasm-opt -Oz takes about a quarter off. It must be binaryen 116 or newer: older ones (Debian
 # bookworm's 108) mangle the externref table Rust's wasm now uses, and the page fails to start.
