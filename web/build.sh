@@ -54,7 +54,8 @@ done
 # gzipped). It is sound here: Rust links wasm32 with --stack-first, so the first 1 KB of memory
 # is the far end of the 1 MB stack, reached only by a stack 1 KB short of overflowing.
 if [ -n "$wasm_opt" ]; then
-    "$wasm_opt" -Oz --low-memory-unused --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    "$wasm_opt" -Oz --low-memory-unused \
+        --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
         --enable-mutable-globals --enable-reference-types --enable-multivalue "$wasm" -o "$wasm.opt"
     mv "$wasm.opt" "$wasm"
 else
